@@ -1,0 +1,43 @@
+# xiangyin — two commands matter: `make run` and `make test`. Both install what is missing first.
+SHELL := /bin/bash
+CARGO ?= cargo
+APT_PACKAGES := libasound2-dev pkg-config
+BIN := target/release/xiangyin
+
+.PHONY: run test deps build bench demo-library check clean
+
+## Install the system packages the build needs (Debian/Ubuntu, as root or with sudo).
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+	@command -v $(CARGO) >/dev/null || { echo "cargo is missing: install Rust from https://rustup.rs"; exit 1; }
+
+build: deps
+	$(CARGO) build --release
+
+## Run the station on the bundled demo content.
+run: build
+	$(BIN) --root . check
+	$(BIN) --root . clips
+
+## Every test: unit, integration (real files, real processes).
+test: deps
+	$(CARGO) test --all-targets
+
+## Benchmarks (print tables; compare with ffmpeg when present).
+bench: deps
+	$(CARGO) bench --bench import
+
+## Rebuild audio-library/ from demo/recordings/.
+demo-library: build
+	demo/import-demo.sh $(BIN)
+
+check: build
+	$(BIN) --root . check
+
+clean:
+	$(CARGO) clean

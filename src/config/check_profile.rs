@@ -1,0 +1,188 @@
+//! Checks a hardware profile: outputs, zone wiring and trims.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use super::check_station::At;
+use super::files::ProfileFile;
+use super::model::{ChannelRef, Output, OutputKind, Profile, SampleFormat};
+use super::problem::Problems;
+use super::yaml::{self, Doc};
+use crate::domain::{GainDb, OutputName, ZoneId};
+use crate::yaml_path;
+
+/// Highest channel count an output may declare.
+const MAX_CHANNELS: u16 = 256;
+
+pub(super) fn profile(name: &str, file: &Path, text: &str, problems: &mut Problems) -> Option<Profile> {
+    let (f, doc): (ProfileFile, Doc) = match yaml::parse(file, text) {
+        Ok(v) => v,
+        Err(p) => {
+            problems.push(p);
+            return None;
+        }
+    };
+    let at = At { file, doc: &doc };
+    let before = problems.len();
+
+    let mut outputs: Vec<Output> = Vec::new();
+    for (i, o) in f.outputs.iter().enumerate() {
+        let oname = match OutputName::new(&o.name) {
+            Ok(n) => n,
+            Err(e) => {
+                problems.push(at.at(yaml_path!["outputs", i, "name"], e.to_string()));
+                continue;
+            }
+        };
+        if outputs.iter().any(|x| x.name == oname) {
+            problems.push(at.at(yaml_path!["outputs", i, "name"], format!("output `{}` is named twice", o.name)));
+        }
+        let kind = match o.kind.as_str() {
+            "device" => match &o.device {
+                Some(id) if !id.trim().is_empty() => {
+                    Some(OutputKind::Device { id: id.clone(), period_frames: o.period_frames })
+                }
+                _ => {
+                    problems.push(at.at(
+                        yaml_path!["outputs", i, "kind"],
+                        "a `device` output needs `device:` — an id as `xiangyin devices` prints it, e.g. alsa:default",
+                    ));
+                    None
+                }
+            },
+            "wav" => match o.split.as_deref() {
+                None | Some("run") => Some(OutputKind::Wav { hourly: false }),
+                Some("hour") => Some(OutputKind::Wav { hourly: true }),
+                Some(other) => {
+                    problems.push(at.at(
+                        yaml_path!["outputs", i, "split"],
+                        format!("split `{other}` is not `run` or `hour`"),
+                    ));
+                    None
+                }
+            },
+            "null" => Some(OutputKind::Null),
+            other => {
+                problems.push(at.at(
+                    yaml_path!["outputs", i, "kind"],
+                    format!("output kind `{other}` is not one of device, wav, null"),
+                ));
+                None
+            }
+        };
+        if o.kind != "device" && o.device.is_some() {
+            problems.push(at.at_key(yaml_path!["outputs", i, "device"], "`device:` only applies to kind `device`"));
+        }
+        let format = match o.format.as_str() {
+            "i16" => Some(SampleFormat::I16),
+            "i24" => Some(SampleFormat::I24),
+            "i32" => Some(SampleFormat::I32),
+            "f32" => Some(SampleFormat::F32),
+            other => {
+                problems.push(at.at(
+                    yaml_path!["outputs", i, "format"],
+                    format!("sample format `{other}` is not one of i16, i24, i32, f32"),
+                ));
+                None
+            }
+        };
+        if !(8_000..=192_000).contains(&o.rate) {
+            problems.push(at.at(yaml_path!["outputs", i, "rate"], format!("rate {} Hz is outside 8000..192000", o.rate)));
+        }
+        if o.channels == 0 || o.channels > MAX_CHANNELS {
+            problems.push(at.at(
+                yaml_path!["outputs", i, "channels"],
+                format!("channel count {} is outside 1..{MAX_CHANNELS}", o.channels),
+            ));
+        }
+        if let (Some(kind), Some(format)) = (kind, format) {
+            outputs.push(Output { name: oname, kind, rate: o.rate, format, channels: o.channels });
+        }
+    }
+    if f.outputs.is_empty() {
+        problems.push(at.at(yaml_path!["outputs"], "a profile needs at least one output"));
+    }
+
+    // A channel reference: `output:N`, N from 1.
+    let parse_channel = |s: &str| -> Result<(usize, u16), String> {
+        let (o, n) = s
+            .rsplit_once(':')
+            .ok_or_else(|| format!("`{s}` is not a channel: write output:N, e.g. rec:1"))?;
+        let oi = outputs
+            .iter()
+            .position(|x| x.name.as_str() == o)
+            .ok_or_else(|| {
+                format!(
+                    "no output named `{o}` (outputs: {})",
+                    outputs.iter().map(|x| x.name.as_str()).collect::<Vec<_>>().join(", ")
+                )
+            })?;
+        let n: u16 = n.parse().map_err(|_| format!("`{s}`: channel number must be 1 or more"))?;
+        if n == 0 || n > outputs[oi].channels {
+            return Err(format!("`{s}`: output `{o}` has channels 1..{}", outputs[oi].channels));
+        }
+        Ok((oi, n - 1))
+    };
+
+    let mut trims: BTreeMap<(usize, u16), GainDb> = BTreeMap::new();
+    for (k, db) in &f.trim_db {
+        match parse_channel(k) {
+            Ok(c) if (-60.0..=12.0).contains(db) => {
+                trims.insert(c, GainDb(*db));
+            }
+            Ok(_) => problems.push(at.at(yaml_path!["trim_db", k.as_str()], format!("trim {db} dB is outside -60..+12"))),
+            Err(e) => problems.push(at.at_key(yaml_path!["trim_db", k.as_str()], e)),
+        }
+    }
+
+    let mut zones = BTreeMap::new();
+    let mut fed_by: BTreeMap<(usize, u16), String> = BTreeMap::new();
+    for (z, chans) in &f.zones {
+        let zid = match ZoneId::new(z) {
+            Ok(id) => id,
+            Err(e) => {
+                problems.push(at.at_key(yaml_path!["zones", z.as_str()], e.to_string()));
+                continue;
+            }
+        };
+        if chans.is_empty() {
+            problems.push(at.at(yaml_path!["zones", z.as_str()], format!("zone `{z}` feeds no channel")));
+        }
+        let mut refs = Vec::new();
+        let mut mine = BTreeSet::new();
+        for (j, c) in chans.iter().enumerate() {
+            match parse_channel(c) {
+                Ok(key) => {
+                    if !mine.insert(key) {
+                        problems.push(at.at(yaml_path!["zones", z.as_str(), j], format!("channel `{c}` is listed twice")));
+                    } else if let Some(other) = fed_by.insert(key, z.clone()) {
+                        problems.push(at.at(
+                            yaml_path!["zones", z.as_str(), j],
+                            format!("channel `{c}` already carries zone `{other}`; one channel feeds one amplifier"),
+                        ));
+                    }
+                    refs.push(ChannelRef {
+                        output: key.0,
+                        channel: key.1,
+                        trim: trims.get(&key).copied().unwrap_or(GainDb::UNITY),
+                    });
+                }
+                Err(e) => problems.push(at.at(yaml_path!["zones", z.as_str(), j], e)),
+            }
+        }
+        zones.insert(zid, refs);
+    }
+    if !(-20.0..=0.0).contains(&f.max_level_dbfs) {
+        problems.push(at.at(
+            yaml_path!["max_level_dbfs"],
+            format!("max_level_dbfs {} is outside -20..0", f.max_level_dbfs),
+        ));
+    }
+
+    (problems.len() == before).then(|| Profile {
+        name: name.to_owned(),
+        outputs,
+        zones,
+        max_level_dbfs: f.max_level_dbfs,
+    })
+}

@@ -1,0 +1,280 @@
+//! Checks `station.yaml` and `villages.yaml`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Duration;
+
+use super::files::{QuietHoursFile, StationFile, VillagesFile, Windows};
+use super::model::{ItemRef, LoudnessPolicy, Profile, QuietHours, Station, Village};
+use super::problem::{Problem, Problems};
+use super::yaml::{self, Doc, Seg};
+use crate::domain::{ClipId, DailyWindow, GainDb, Language, MessageId, TimeOfDay, VillageId, ZoneId};
+use crate::yaml_path;
+
+/// Reports problems at positions of one document.
+pub(super) struct At<'a> {
+    pub file: &'a Path,
+    pub doc: &'a Doc,
+}
+
+impl At<'_> {
+    /// A problem at the value found at `path`.
+    pub fn at(&self, path: &[Seg<'_>], msg: impl Into<String>) -> Problem {
+        let (line, col) = self.doc.locate(path);
+        Problem::new(self.file, line, col, msg)
+    }
+    /// A problem at the key of the entry at `path`.
+    pub fn at_key(&self, path: &[Seg<'_>], msg: impl Into<String>) -> Problem {
+        let (line, col) = self.doc.locate_key(path);
+        Problem::new(self.file, line, col, msg)
+    }
+}
+
+/// Reads a playlist item or chime name: a clip id when it has that shape, else a message id.
+pub(super) fn item_ref(s: &str) -> Result<ItemRef, String> {
+    if let Ok(c) = ClipId::new(s) {
+        return Ok(ItemRef::Clip(c));
+    }
+    MessageId::new(s).map(ItemRef::Message).map_err(|e| e.to_string())
+}
+
+pub(super) fn station(file: &Path, text: &str, problems: &mut Problems) -> Option<Station> {
+    let (f, doc): (StationFile, Doc) = match yaml::parse(file, text) {
+        Ok(v) => v,
+        Err(p) => {
+            problems.push(p);
+            return None;
+        }
+    };
+    let at = At { file, doc: &doc };
+    let before = problems.len();
+
+    let timezone = f.timezone.parse::<chrono_tz::Tz>().map_err(|_| {
+        problems.push(at.at(
+            yaml_path!["timezone"],
+            format!("`{}` is not an IANA time zone (for China write Asia/Shanghai)", f.timezone),
+        ))
+    });
+
+    let mut languages = Vec::new();
+    for (i, l) in f.languages.iter().enumerate() {
+        match Language::new(l) {
+            Ok(lang) if languages.contains(&lang) => {
+                problems.push(at.at(yaml_path!["languages", i], format!("language `{l}` is listed twice")))
+            }
+            Ok(lang) => languages.push(lang),
+            Err(e) => problems.push(at.at(yaml_path!["languages", i], e.to_string())),
+        }
+    }
+    if f.languages.is_empty() {
+        problems.push(at.at(yaml_path!["languages"], "list at least one language the station broadcasts in"));
+    }
+    let default_language = match &f.default_language {
+        Some(l) => match Language::new(l) {
+            Ok(lang) if languages.contains(&lang) => Some(lang),
+            Ok(_) => {
+                problems.push(at.at(
+                    yaml_path!["default_language"],
+                    format!("default language `{l}` is not in the station's languages"),
+                ));
+                None
+            }
+            Err(e) => {
+                problems.push(at.at(yaml_path!["default_language"], e.to_string()));
+                None
+            }
+        },
+        None => languages.last().cloned(),
+    };
+
+    let target = f.loudness.target_lufs;
+    if !(-40.0..=-5.0).contains(&target) {
+        problems.push(at.at(
+            yaml_path!["loudness", "target_lufs"],
+            format!("loudness target {target} LUFS is outside -40..-5 (broadcast uses -23)"),
+        ));
+    }
+    let peak = f.loudness.max_true_peak_dbtp;
+    if !(-20.0..=0.0).contains(&peak) {
+        problems.push(at.at(
+            yaml_path!["loudness", "max_true_peak_dbtp"],
+            format!("true-peak ceiling {peak} dBTP is outside -20..0"),
+        ));
+    }
+    if !(f.max_clip_minutes > 0.0 && f.max_clip_minutes <= 24.0 * 60.0) {
+        problems.push(at.at(
+            yaml_path!["max_clip_minutes"],
+            format!("max_clip_minutes must be between 0 and 1440, not {}", f.max_clip_minutes),
+        ));
+    }
+    let chime = f.chime.as_deref().and_then(|c| {
+        item_ref(c).map_err(|e| problems.push(at.at(yaml_path!["chime"], e))).ok()
+    });
+    if f.hardware_profile.is_empty() || f.hardware_profile.contains(['/', '\\']) {
+        problems.push(at.at(yaml_path!["hardware_profile"], "hardware_profile is a file stem such as `default`"));
+    }
+
+    if problems.len() > before {
+        return None;
+    }
+    Some(Station {
+        name: f.name,
+        timezone: timezone.ok()?,
+        languages,
+        default_language: default_language?,
+        hardware_profile: f.hardware_profile,
+        loudness: LoudnessPolicy { target_lufs: target, max_true_peak_dbtp: peak },
+        max_clip_duration: Duration::from_secs_f64(f.max_clip_minutes * 60.0),
+        chime,
+    })
+}
+
+pub(super) fn villages(
+    file: &Path,
+    text: &str,
+    station: Option<&Station>,
+    profile: Option<&Profile>,
+    problems: &mut Problems,
+) -> Option<Vec<Village>> {
+    let (f, doc): (VillagesFile, Doc) = match yaml::parse(file, text) {
+        Ok(v) => v,
+        Err(p) => {
+            problems.push(p);
+            return None;
+        }
+    };
+    let at = At { file, doc: &doc };
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut zone_users: BTreeMap<String, String> = BTreeMap::new();
+    let mut out = Vec::new();
+
+    if f.villages.is_empty() {
+        problems.push(at.at(yaml_path!["villages"], "no villages: list at least one"));
+    }
+    for (i, v) in f.villages.iter().enumerate() {
+        let id = VillageId::new(&v.id)
+            .map_err(|e| problems.push(at.at(yaml_path!["villages", i, "id"], e.to_string())))
+            .ok();
+        if !seen.insert(v.id.clone()) {
+            problems.push(at.at(yaml_path!["villages", i, "id"], format!("village id `{}` is used twice", v.id)));
+        }
+        if v.name.trim().is_empty() {
+            problems.push(at.at(yaml_path!["villages", i, "name"], "the village needs a display name"));
+        }
+        if v.township.trim().is_empty() {
+            problems.push(at.at(yaml_path!["villages", i, "township"], "the village needs a township"));
+        }
+        let zone = match ZoneId::new(&v.zone) {
+            Ok(z) => {
+                if let Some(p) = profile
+                    && !p.zones.contains_key(&z)
+                {
+                    problems.push(at.at(
+                        yaml_path!["villages", i, "zone"],
+                        format!(
+                            "zone `{}` is not wired in hardware profile `{}` (wired zones: {})",
+                            v.zone,
+                            p.name,
+                            p.zones.keys().map(ZoneId::as_str).collect::<Vec<_>>().join(", ")
+                        ),
+                    ));
+                }
+                if let Some(other) = zone_users.insert(v.zone.clone(), v.id.clone()) {
+                    problems.push(at.at(
+                        yaml_path!["villages", i, "zone"],
+                        format!("zone `{}` already reaches village `{other}`; give each village its own zone", v.zone),
+                    ));
+                }
+                Some(z)
+            }
+            Err(e) => {
+                problems.push(at.at(yaml_path!["villages", i, "zone"], e.to_string()));
+                None
+            }
+        };
+        let mut languages = Vec::new();
+        for (j, l) in v.languages.iter().enumerate() {
+            match Language::new(l) {
+                Ok(lang) => {
+                    if let Some(s) = station
+                        && !s.allows(&lang)
+                    {
+                        problems.push(at.at(
+                            yaml_path!["villages", i, "languages", j],
+                            format!(
+                                "language `{l}` is not in the station's list ({})",
+                                s.languages.iter().map(Language::as_str).collect::<Vec<_>>().join(", ")
+                            ),
+                        ));
+                    }
+                    languages.push(lang);
+                }
+                Err(e) => problems.push(at.at(yaml_path!["villages", i, "languages", j], e.to_string())),
+            }
+        }
+        if v.languages.is_empty() {
+            problems.push(at.at(yaml_path!["villages", i, "languages"], "list the village's languages, most understood first"));
+        }
+        let quiet_hours = quiet_hours(&at, i, &v.quiet_hours, problems);
+        let mut volume = Vec::new();
+        for (t, db) in &v.volume_db {
+            match TimeOfDay::parse(t) {
+                Ok(tod) if (-60.0..=12.0).contains(db) => volume.push((tod, GainDb(*db))),
+                Ok(_) => problems.push(at.at(
+                    yaml_path!["villages", i, "volume_db", t.as_str()],
+                    format!("volume {db} dB is outside -60..+12"),
+                )),
+                Err(e) => problems.push(at.at_key(yaml_path!["villages", i, "volume_db", t.as_str()], e.to_string())),
+            }
+        }
+        volume.sort_by_key(|(t, _)| *t);
+        if let (Some(id), Some(zone)) = (id, zone) {
+            out.push(Village {
+                id,
+                name: v.name.clone(),
+                township: v.township.clone(),
+                grids: v.grids.clone(),
+                zone,
+                languages,
+                quiet_hours,
+                volume,
+            });
+        }
+    }
+    // Villages that read well are returned even when others did not, so that schedules are still
+    // checked against them; the plan is only built when there are no problems at all.
+    Some(out)
+}
+
+fn quiet_hours(at: &At<'_>, i: usize, q: &QuietHoursFile, problems: &mut Problems) -> QuietHours {
+    let mut read = |key: &'static str, w: &Windows| -> Vec<crate::domain::DailyWindow> {
+        let mut out: Vec<(usize, DailyWindow)> = Vec::new();
+        for (j, text) in w.as_slice().iter().enumerate() {
+            let path: Vec<Seg<'_>> = if w.is_list() {
+                vec![Seg::Key("villages"), Seg::Index(i), Seg::Key("quiet_hours"), Seg::Key(key), Seg::Index(j)]
+            } else {
+                vec![Seg::Key("villages"), Seg::Index(i), Seg::Key("quiet_hours"), Seg::Key(key)]
+            };
+            match DailyWindow::parse(text) {
+                Ok(win) => {
+                    if let Some((k, other)) = out.iter().find(|(_, o)| o.overlaps(win)) {
+                        problems.push(at.at(
+                            &path,
+                            format!("quiet hours {win} overlap {other} (entry {} of {key}); merge them into one window", k + 1),
+                        ));
+                    }
+                    out.push((j, win));
+                }
+                Err(e) => problems.push(at.at(&path, e.to_string())),
+            }
+        }
+        out.into_iter().map(|(_, w)| w).collect()
+    };
+    let weekdays = read("weekdays", &q.weekdays);
+    let weekends = read("weekends", &q.weekends);
+    let holidays = match &q.holidays {
+        Some(h) => read("holidays", h),
+        None => weekends.clone(),
+    };
+    QuietHours { weekdays, weekends, holidays }
+}

@@ -1,0 +1,18 @@
+//! Plain types shared by every part of the station: ids, languages, priorities, gains and time rules.
+//!
+//! Nothing here reads files, touches devices or knows about HTTP; the types only promise that a value
+//! which exists is well formed (a `VillageId` is a valid slug, a `Language` a valid tag, ...).
+
+mod clip;
+mod gain;
+mod ids;
+mod language;
+mod priority;
+mod time;
+
+pub use clip::{ClipKind, ReviewState};
+pub use gain::GainDb;
+pub use ids::{ClipId, IdError, MessageId, OutputName, PlaylistId, VillageId, ZoneId};
+pub use language::{Language, LanguageError};
+pub use priority::Priority;
+pub use time::{CronRule, DayKind, DailyWindow, TimeError, TimeOfDay};

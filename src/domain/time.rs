@@ -1,0 +1,249 @@
+//! Time rules: times of day, daily windows such as quiet hours, day kinds, and cron rules.
+
+use std::fmt;
+
+use chrono::{DateTime, NaiveTime, TimeZone, Timelike};
+
+/// Why a time rule could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimeError {
+    /// Not `HH:MM` with HH 00–23 (or 24:00) and MM 00–59.
+    #[error("`{0}` is not a time of day: write HH:MM, e.g. 06:30")]
+    TimeOfDay(String),
+    /// Not `HH:MM-HH:MM`.
+    #[error("`{0}` is not a time window: write HH:MM-HH:MM, e.g. 21:30-06:30")]
+    Window(String),
+    /// Start and end are the same instant.
+    #[error("`{0}` is an empty window: start and end are the same")]
+    EmptyWindow(String),
+    /// The cron text has a wrong number of fields or a bad field.
+    #[error("`{text}` is not a cron rule: {why}")]
+    Cron {
+        /// The rule as written.
+        text: String,
+        /// What is wrong with it.
+        why: String,
+    },
+}
+
+/// A time of day with minute precision, 00:00 to 24:00 (24:00 only as a window end).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimeOfDay {
+    minutes: u16,
+}
+
+impl TimeOfDay {
+    /// Reads `HH:MM`.
+    pub fn parse(s: &str) -> Result<Self, TimeError> {
+        let err = || TimeError::TimeOfDay(s.to_owned());
+        let (h, m) = s.trim().split_once(':').ok_or_else(err)?;
+        if h.is_empty() || h.len() > 2 || m.len() != 2 {
+            return Err(err());
+        }
+        let h: u16 = h.parse().map_err(|_| err())?;
+        let m: u16 = m.parse().map_err(|_| err())?;
+        if m > 59 || h > 24 || (h == 24 && m != 0) {
+            return Err(err());
+        }
+        Ok(Self { minutes: h * 60 + m })
+    }
+
+    /// Minutes since midnight (0–1440).
+    pub fn minutes(self) -> u16 {
+        self.minutes
+    }
+
+    /// The time of day of a clock reading, truncated to the minute.
+    pub fn of<Tz: TimeZone>(t: &DateTime<Tz>) -> Self {
+        Self { minutes: (t.hour() * 60 + t.minute()) as u16 }
+    }
+
+    /// As a chrono time (24:00 becomes 23:59:59.999).
+    pub fn to_naive(self) -> NaiveTime {
+        if self.minutes >= 1440 {
+            NaiveTime::from_hms_milli_opt(23, 59, 59, 999).expect("valid time")
+        } else {
+            NaiveTime::from_hms_opt(u32::from(self.minutes / 60), u32::from(self.minutes % 60), 0)
+                .expect("valid time")
+        }
+    }
+}
+
+impl fmt::Display for TimeOfDay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}:{:02}", self.minutes / 60, self.minutes % 60)
+    }
+}
+
+/// A window within a day, `start` inclusive to `end` exclusive; it wraps past midnight when
+/// `end` is earlier than `start` (`21:30-06:30`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DailyWindow {
+    /// First minute inside the window.
+    pub start: TimeOfDay,
+    /// First minute after the window.
+    pub end: TimeOfDay,
+}
+
+impl DailyWindow {
+    /// Reads `HH:MM-HH:MM`.
+    pub fn parse(s: &str) -> Result<Self, TimeError> {
+        let (a, b) = s.split_once('-').ok_or_else(|| TimeError::Window(s.to_owned()))?;
+        let start = TimeOfDay::parse(a).map_err(|_| TimeError::Window(s.to_owned()))?;
+        let end = TimeOfDay::parse(b).map_err(|_| TimeError::Window(s.to_owned()))?;
+        if start.minutes % 1440 == end.minutes % 1440 {
+            return Err(TimeError::EmptyWindow(s.to_owned()));
+        }
+        Ok(Self { start, end })
+    }
+
+    /// True when the window runs past midnight.
+    pub fn wraps(self) -> bool {
+        self.end < self.start
+    }
+
+    /// True when minute-of-day `t` lies inside the window.
+    pub fn contains(self, t: TimeOfDay) -> bool {
+        if self.wraps() {
+            t >= self.start || t < self.end
+        } else {
+            t >= self.start && t < self.end
+        }
+    }
+
+    /// The minute ranges `[a, b)` within one day that the window covers (two when it wraps).
+    pub fn minute_ranges(self) -> Vec<(u16, u16)> {
+        if self.wraps() {
+            vec![(self.start.minutes, 1440), (0, self.end.minutes)]
+        } else {
+            vec![(self.start.minutes, self.end.minutes)]
+        }
+    }
+
+    /// True when the two windows share at least one minute.
+    pub fn overlaps(self, other: DailyWindow) -> bool {
+        self.minute_ranges()
+            .iter()
+            .any(|&(a, b)| other.minute_ranges().iter().any(|&(c, d)| a < d && c < b))
+    }
+}
+
+impl fmt::Display for DailyWindow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.start, self.end)
+    }
+}
+
+/// Which set of rules a calendar day follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DayKind {
+    /// Monday to Friday that is not a holiday.
+    Weekday,
+    /// Saturday or Sunday that is not a holiday.
+    Weekend,
+    /// A day in the holiday calendar.
+    Holiday,
+}
+
+/// A cron rule as users write it: 5 fields (minute hour day month weekday) or 6 (seconds first).
+#[derive(Debug, Clone)]
+pub struct CronRule {
+    text: String,
+    cron: croner::Cron,
+}
+
+impl CronRule {
+    /// Reads a 5- or 6-field cron rule.
+    pub fn parse(text: &str) -> Result<Self, TimeError> {
+        let fields = text.split_whitespace().count();
+        if !(5..=6).contains(&fields) {
+            return Err(TimeError::Cron {
+                text: text.to_owned(),
+                why: format!(
+                    "it has {fields} fields; write 5 (minute hour day-of-month month day-of-week) or 6 (seconds first)"
+                ),
+            });
+        }
+        let cron = croner::parser::CronParser::builder()
+            .seconds(croner::parser::Seconds::Optional)
+            .build()
+            .parse(text)
+            .map_err(|e| TimeError::Cron { text: text.to_owned(), why: e.to_string() })?;
+        Ok(Self { text: text.to_owned(), cron })
+    }
+
+    /// The rule as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The first instant strictly after `after` that the rule matches, if any within croner's search
+    /// limit (several years).
+    pub fn next_after<Tz: TimeZone>(&self, after: &DateTime<Tz>) -> Option<DateTime<Tz>> {
+        self.cron.find_next_occurrence(after, false).ok()
+    }
+
+    /// Every matching instant from `from` (exclusive) up to `until` (exclusive).
+    pub fn between<Tz: TimeZone + Copy>(
+        &self,
+        from: &DateTime<Tz>,
+        until: &DateTime<Tz>,
+    ) -> impl Iterator<Item = DateTime<Tz>> {
+        let until = until.clone();
+        self.cron.iter_after(from.clone()).take_while(move |t| *t < until)
+    }
+}
+
+impl fmt::Display for CronRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    #[test]
+    fn windows_wrap_past_midnight() {
+        let w = DailyWindow::parse("21:30-06:30").unwrap();
+        assert!(w.wraps());
+        assert!(w.contains(TimeOfDay::parse("23:00").unwrap()));
+        assert!(w.contains(TimeOfDay::parse("00:00").unwrap()));
+        assert!(!w.contains(TimeOfDay::parse("06:30").unwrap()));
+        assert!(!w.contains(TimeOfDay::parse("12:00").unwrap()));
+        assert!(DailyWindow::parse("12:00-13:00").unwrap().overlaps(DailyWindow::parse("12:59-14:00").unwrap()));
+        assert!(!DailyWindow::parse("12:00-13:00").unwrap().overlaps(DailyWindow::parse("13:00-14:00").unwrap()));
+        assert!(w.overlaps(DailyWindow::parse("05:00-05:30").unwrap()));
+    }
+
+    #[test]
+    fn malformed_times_are_refused() {
+        for bad in ["25:00", "7", "07:5", "07:60", "aa:bb", "24:01"] {
+            assert!(TimeOfDay::parse(bad).is_err(), "{bad}");
+        }
+        assert!(DailyWindow::parse("21:30").is_err());
+        assert!(DailyWindow::parse("08:00-08:00").is_err());
+    }
+
+    #[test]
+    fn cron_takes_five_or_six_fields() {
+        let c = CronRule::parse("0 7 * * *").unwrap();
+        let t = Utc.with_ymd_and_hms(2026, 11, 28, 8, 0, 0).unwrap();
+        assert_eq!(c.next_after(&t).unwrap(), Utc.with_ymd_and_hms(2026, 11, 29, 7, 0, 0).unwrap());
+        assert!(CronRule::parse("30 0 7 * * *").is_ok());
+        assert!(CronRule::parse("0 7 * *").is_err());
+        assert!(CronRule::parse("0 7 * * * * *").is_err());
+        assert!(CronRule::parse("0 25 * * *").is_err());
+        assert_eq!(c.between(&t, &(t + chrono::Duration::days(3))).count(), 3);
+    }
+
+    #[test]
+    fn a_cron_that_cannot_fire_has_no_next() {
+        let c = CronRule::parse("0 7 31 2 *").unwrap();
+        let t = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        assert!(c.next_after(&t).is_none());
+    }
+}

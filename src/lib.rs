@@ -1,0 +1,9 @@
+//! xiangyin (乡音): the village broadcast controller.
+//!
+//! The parts and who owns what are described in DESIGN.md: [`domain`] types, [`config`] (YAML →
+//! checked plan), [`library`] (the clip store), and [`commands`] (what the command line runs).
+
+pub mod commands;
+pub mod config;
+pub mod domain;
+pub mod library;

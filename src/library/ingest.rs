@@ -1,0 +1,361 @@
+//! Import: copy and hash the upload, decode it whole (on a second thread), measure loudness,
+//! write the canonical copy, and commit the clip folder with one rename.
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use chrono::{NaiveDate, Utc};
+use sha2::{Digest, Sha256};
+
+use super::decode::{Source, SourceInfo};
+use super::loudness::{Loudness, Meter};
+use super::refusal::Refusal;
+use super::resample::MonoResampler;
+use super::sidecar::{CanonicalInfo, ClipMeta, LoudnessInfo, OriginalInfo};
+use super::{CANONICAL, CANONICAL_RATE, Library, SIDECAR};
+use crate::config::{Station, yaml};
+use crate::domain::{ClipId, ClipKind, Language, MessageId, ReviewState};
+
+/// What to import and how to tag it.
+#[derive(Debug, Clone)]
+pub struct ImportRequest<'a> {
+    /// The file to read.
+    pub path: &'a Path,
+    /// Its name as the uploader had it (for the extension hint and the record).
+    pub uploaded_name: &'a str,
+    /// Title.
+    pub title: &'a str,
+    /// Language tag as given.
+    pub language: &'a str,
+    /// Kind.
+    pub kind: ClipKind,
+    /// Message id, as given.
+    pub message: Option<&'a str>,
+    /// Transcript.
+    pub transcript: Option<&'a str>,
+    /// Expiry date, as given (YYYY-MM-DD).
+    pub expires: Option<&'a str>,
+    /// Who imports.
+    pub uploader: &'a str,
+    /// Initial review state.
+    pub review: ReviewState,
+    /// Station settings (languages, loudness policy, length limit).
+    pub station: &'a Station,
+}
+
+/// A successful import.
+#[derive(Debug, Clone)]
+pub struct ImportOutcome {
+    /// The clip as stored.
+    pub meta: ClipMeta,
+    /// True when the same bytes were already in the library (nothing was written).
+    pub existing: bool,
+}
+
+/// Why an import did not happen, grouped by what the caller does next.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The file or its tags are not acceptable: tell the person, change nothing.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// The station could not write (disk full, permissions): an operator must look.
+    #[error("the library could not be written: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// Decoded chunks travel from the decoding thread in pieces of about this many frames.
+const CHUNK_FRAMES: usize = 16_384;
+
+pub(super) fn import(lib: &Library, req: &ImportRequest<'_>) -> Result<ImportOutcome, ImportError> {
+    let tags = check_tags(req)?;
+    clean_stale_staging(lib.staging());
+    fs::create_dir_all(lib.staging())?;
+    let stage = Stage::new(lib.staging())?;
+
+    // 1. Copy the upload into the stage, hashing on the way: what we decode is what we keep.
+    let ext = extension(req.uploaded_name).or_else(|| extension(&req.path.to_string_lossy()));
+    let original_file = format!("original.{}", ext.as_deref().unwrap_or("bin"));
+    let (bytes, sha256) = copy_and_hash(req.path, &stage.path.join(&original_file))?;
+    if bytes == 0 {
+        return Err(Refusal::Empty.into());
+    }
+    let id = ClipId::from_digest(&sha256).expect("sha256 hex is a clip id");
+    if let Some(meta) = lib.get(&id)? {
+        return Ok(ImportOutcome { meta, existing: true });
+    }
+
+    // 2. Decode everything, measure, write the canonical copy.
+    let limit_s = req.station.max_clip_duration.as_secs_f64();
+    let (info, frames, loudness) = transcode(&stage.path.join(&original_file), ext.as_deref(), &stage.path.join(CANONICAL), limit_s)?;
+    if loudness.is_silent() {
+        return Err(Refusal::Silent { lufs: loudness.integrated_lufs }.into());
+    }
+
+    // 3. The sidecar, then commit.
+    let meta = ClipMeta {
+        id: id.clone(),
+        title: req.title.trim().to_owned(),
+        language: tags.language,
+        kind: req.kind,
+        message: tags.message,
+        transcript: req.transcript.map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned),
+        expires: tags.expires,
+        review: req.review.clone(),
+        uploader: req.uploader.to_owned(),
+        imported_at: Utc::now(),
+        duration_s: (frames as f64 / f64::from(CANONICAL_RATE) * 1000.0).round() / 1000.0,
+        original: OriginalInfo {
+            file: original_file,
+            uploaded_name: req.uploaded_name.to_owned(),
+            bytes,
+            sha256,
+            codec: info.codec,
+            sample_rate: info.sample_rate,
+            channels: info.channels,
+        },
+        canonical: CanonicalInfo { file: CANONICAL.into(), sample_rate: CANONICAL_RATE, channels: 1, frames },
+        loudness: LoudnessInfo::new(&loudness, &req.station.loudness),
+    };
+    write_file_synced(&stage.path.join(SIDECAR), sidecar_text(&meta)?.as_bytes())?;
+    sync_dir(&stage.path)?;
+    match stage.commit(lib, &id)? {
+        true => Ok(ImportOutcome { meta, existing: false }),
+        // Another import of the same bytes won the race.
+        false => Ok(ImportOutcome { meta: lib.get(&id)?.unwrap_or(meta), existing: true }),
+    }
+}
+
+struct Tags {
+    language: Language,
+    message: Option<MessageId>,
+    expires: Option<NaiveDate>,
+}
+
+fn check_tags(req: &ImportRequest<'_>) -> Result<Tags, Refusal> {
+    if req.title.trim().is_empty() {
+        return Err(Refusal::BadMetadata("the clip needs a title".into()));
+    }
+    let language = Language::new(req.language).map_err(|e| Refusal::BadMetadata(e.to_string()))?;
+    if !req.station.allows(&language) {
+        return Err(Refusal::LanguageNotAllowed {
+            language: req.language.to_owned(),
+            allowed: req.station.languages.iter().map(Language::as_str).collect::<Vec<_>>().join(", "),
+        });
+    }
+    let message = req
+        .message
+        .map(|m| MessageId::new(m).map_err(|e| Refusal::BadMetadata(format!("message: {e}"))))
+        .transpose()?;
+    let expires = req
+        .expires
+        .map(|d| {
+            NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| Refusal::BadMetadata(format!("expiry `{d}` is not a date: write YYYY-MM-DD")))
+        })
+        .transpose()?;
+    Ok(Tags { language, message, expires })
+}
+
+/// Decodes `src` on a second thread while this one resamples, meters and writes `dst`.
+fn transcode(src: &Path, ext: Option<&str>, dst: &Path, limit_s: f64) -> Result<(SourceInfo, u64, Loudness), ImportError> {
+    let mut source = Source::open(src, ext)?;
+    let info = source.info.clone();
+    if let Some(expected) = info.expected_frames {
+        let secs = expected as f64 / f64::from(info.sample_rate.max(1));
+        if secs > limit_s {
+            return Err(Refusal::TooLong { seconds: secs, limit_s }.into());
+        }
+    }
+    let limit_frames = (limit_s * f64::from(info.sample_rate)) as u64;
+
+    let (tx, rx) = mpsc::sync_channel::<Vec<f32>>(4);
+    let decoder = std::thread::Builder::new().name("import-decode".into()).spawn(move || -> Result<(), Refusal> {
+        let mut buf = Vec::with_capacity(CHUNK_FRAMES * 2);
+        loop {
+            let more = source.next_mono(&mut buf)?;
+            if source.frames() > limit_frames {
+                return Err(Refusal::TooLong { seconds: source.position_s(), limit_s });
+            }
+            if buf.len() >= CHUNK_FRAMES || (!more && !buf.is_empty()) {
+                let full = std::mem::replace(&mut buf, Vec::with_capacity(CHUNK_FRAMES * 2));
+                if tx.send(full).is_err() {
+                    return Ok(()); // the writer gave up; its error is reported
+                }
+            }
+            if !more {
+                return Ok(());
+            }
+        }
+    })?;
+
+    let written = (|| -> Result<(u64, Loudness), ImportError> {
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: CANONICAL_RATE,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        };
+        let mut wav = hound::WavWriter::new(BufWriter::with_capacity(1 << 20, File::create(dst)?), spec)
+            .map_err(hound_io)?;
+        let mut resampler = MonoResampler::new(info.sample_rate, CANONICAL_RATE).map_err(io::Error::other)?;
+        let mut meter = Meter::new(1, CANONICAL_RATE).map_err(io::Error::other)?;
+        let mut out = Vec::with_capacity(CHUNK_FRAMES * 2);
+        let mut frames = 0u64;
+        let mut sink = |out: &mut Vec<f32>| -> Result<(), ImportError> {
+            meter.add(out).map_err(io::Error::other)?;
+            for s in out.iter() {
+                wav.write_sample(*s).map_err(hound_io)?;
+            }
+            frames += out.len() as u64;
+            out.clear();
+            Ok(())
+        };
+        for chunk in rx.iter() {
+            resampler.push(&chunk, &mut out).map_err(io::Error::other)?;
+            sink(&mut out)?;
+        }
+        resampler.finish(&mut out).map_err(io::Error::other)?;
+        sink(&mut out)?;
+        wav.finalize().map_err(hound_io)?;
+        File::open(dst)?.sync_all()?;
+        Ok((frames, meter.result().map_err(io::Error::other)?))
+    })();
+
+    let decoded = decoder.join().unwrap_or_else(|_| {
+        Err(Refusal::Corrupt { at_s: 0.0, detail: "the decoder gave up on this file".into() })
+    });
+    decoded?; // a decode refusal explains a writer stop better than the writer's error
+    let (frames, loudness) = written?;
+    if frames == 0 {
+        return Err(Refusal::NoAudioTrack.into());
+    }
+    Ok((info, frames, loudness))
+}
+
+fn hound_io(e: hound::Error) -> io::Error {
+    match e {
+        hound::Error::IoError(io) => io,
+        other => io::Error::other(other.to_string()),
+    }
+}
+
+fn extension(name: &str) -> Option<String> {
+    let ext = Path::new(name).extension()?.to_str()?.to_ascii_lowercase();
+    (!ext.is_empty() && ext.len() <= 8 && ext.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(ext)
+}
+
+fn copy_and_hash(src: &Path, dst: &Path) -> io::Result<(u64, String)> {
+    let mut input = File::open(src)?;
+    let mut out = File::create(dst)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = input.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        out.write_all(&buf[..n])?;
+        total += n as u64;
+    }
+    out.sync_all()?;
+    let digest = hasher.finalize();
+    Ok((total, digest.iter().map(|b| format!("{b:02x}")).collect()))
+}
+
+fn sidecar_text(meta: &ClipMeta) -> io::Result<String> {
+    let body = yaml::to_string(meta).map_err(io::Error::other)?;
+    Ok(format!("# xiangyin clip — written by the station; edit with care\n{body}"))
+}
+
+fn write_file_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut f = File::create(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Rewrites a clip's sidecar: temp file, fsync, rename, fsync the folder.
+pub(super) fn write_sidecar_atomically(clip_dir: &Path, meta: &ClipMeta) -> io::Result<()> {
+    let tmp = clip_dir.join(format!(".{SIDECAR}.tmp-{}", std::process::id()));
+    write_file_synced(&tmp, sidecar_text(meta)?.as_bytes())?;
+    fs::rename(&tmp, clip_dir.join(SIDECAR))?;
+    sync_dir(clip_dir)
+}
+
+/// A staging folder, removed on drop unless committed.
+struct Stage {
+    path: PathBuf,
+    committed: bool,
+}
+
+impl Stage {
+    fn new(staging: &Path) -> io::Result<Self> {
+        let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+        let path = staging.join(format!("import-{}-{nanos}", std::process::id()));
+        fs::create_dir(&path)?;
+        Ok(Self { path, committed: false })
+    }
+
+    /// Moves the folder into the library as `id`. False when `id` appeared meanwhile.
+    fn commit(mut self, lib: &Library, id: &ClipId) -> io::Result<bool> {
+        fs::create_dir_all(lib.dir())?;
+        let target = lib.clip_dir(id);
+        if target.exists() {
+            return Ok(false);
+        }
+        match fs::rename(&self.path, &target) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(18) => {
+                // EXDEV: the state directory is on another file system. Copy into a hidden folder
+                // inside the library (same file system), then rename that.
+                let hidden = lib.dir().join(format!(".incoming-{}", self.path.file_name().and_then(|n| n.to_str()).unwrap_or("x")));
+                fs::create_dir_all(&hidden)?;
+                for entry in fs::read_dir(&self.path)? {
+                    let entry = entry?;
+                    let dst = hidden.join(entry.file_name());
+                    fs::copy(entry.path(), &dst)?;
+                    File::open(&dst)?.sync_all()?;
+                }
+                sync_dir(&hidden)?;
+                if let Err(e) = fs::rename(&hidden, &target) {
+                    let _ = fs::remove_dir_all(&hidden);
+                    return if target.exists() { Ok(false) } else { Err(e) };
+                }
+            }
+            Err(_) if target.exists() => return Ok(false),
+            Err(e) => return Err(e),
+        }
+        self.committed = true;
+        sync_dir(lib.dir())?;
+        Ok(true)
+    }
+}
+
+impl Drop for Stage {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// Removes staging folders left by imports that were killed (their process is gone).
+fn clean_stale_staging(staging: &Path) {
+    let Ok(entries) = fs::read_dir(staging) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("import-")).and_then(|r| r.split('-').next()) else {
+            continue;
+        };
+        if !Path::new("/proc").join(pid).exists() {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}

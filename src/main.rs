@@ -1,0 +1,110 @@
+//! The `xiangyin` command line: parses arguments and hands them to the library crate.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use xiangyin::commands::{self, Paths};
+use xiangyin::domain::ClipKind;
+
+/// xiangyin (乡音) — village broadcast controller.
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    /// Folder holding schedules/, hardware-profiles/ and audio-library/.
+    #[arg(long, global = true, default_value = ".", env = "XIANGYIN_ROOT")]
+    root: PathBuf,
+    /// Folder for runtime state (database, recordings, staging). Default: ROOT/var.
+    #[arg(long, global = true, env = "XIANGYIN_STATE")]
+    state: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check every configuration file; print each problem as file:line:col: message.
+    Check {
+        /// Hardware profile to check against (default: the one station.yaml names).
+        #[arg(long)]
+        profile: Option<String>,
+    },
+    /// Import recordings (files or folders) into the clip library.
+    Import {
+        /// Files or folders to import.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Title (default: the file name without extension).
+        #[arg(long)]
+        title: Option<String>,
+        /// Language tag, one of the station's languages (e.g. cmn, yue-qingxi).
+        #[arg(long)]
+        language: String,
+        /// notice, song, clapper-talk, chime or other.
+        #[arg(long)]
+        kind: ClipKind,
+        /// Message this recording is a variant of.
+        #[arg(long)]
+        message: Option<String>,
+        /// What is said.
+        #[arg(long)]
+        transcript: Option<String>,
+        /// Last day it may play (YYYY-MM-DD).
+        #[arg(long)]
+        expires: Option<String>,
+        /// Approve for playout right away (otherwise it waits for review).
+        #[arg(long)]
+        approve: bool,
+        /// Print one JSON object per file.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the clips in the library.
+    Clips {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("xiangyin: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> anyhow::Result<bool> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let paths = Paths::new(&cli.root, cli.state.as_deref());
+    let mut out = std::io::stdout().lock();
+    let mut err = std::io::stderr().lock();
+    match cli.command {
+        Command::Check { profile } => {
+            commands::check::run(&paths, profile.as_deref(), &mut out, &mut err).context("check")
+        }
+        Command::Import { files, title, language, kind, message, transcript, expires, approve, json } => {
+            let tags = commands::import::Tags {
+                title,
+                language,
+                kind,
+                message,
+                transcript,
+                expires,
+                approve,
+                uploader: format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "station".into())),
+            };
+            commands::import::run(&paths, &files, &tags, json, &mut out).context("import")
+        }
+        Command::Clips { json } => commands::clips::run(&paths, json, &mut out, &mut err).context("clips"),
+    }
+}

@@ -1,0 +1,158 @@
+//! Helpers shared by the integration tests: a throw-away station, the real binary, generated audio.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root (where the shipped demo content lives).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The committed fixture `name`.
+pub fn fixture(name: &str) -> PathBuf {
+    repo().join("tests/fixtures").join(name)
+}
+
+/// A station in a temporary folder: the demo schedules and profiles, and an empty library unless
+/// `with_library` copies the demo clips too.
+pub struct Station {
+    pub dir: tempfile::TempDir,
+}
+
+impl Station {
+    pub fn new(with_library: bool) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for sub in ["schedules", "hardware-profiles"] {
+            copy_dir(&repo().join(sub), &dir.path().join(sub));
+        }
+        if with_library {
+            copy_dir(&repo().join("audio-library"), &dir.path().join("audio-library"));
+        } else {
+            std::fs::create_dir_all(dir.path().join("audio-library")).unwrap();
+        }
+        Self { dir }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn library(&self) -> PathBuf {
+        self.root().join("audio-library")
+    }
+
+    /// Runs `xiangyin --root ROOT args...`.
+    pub fn run(&self, args: &[&str]) -> Output {
+        xiangyin(self.root(), args)
+    }
+
+    /// Replaces the text `from` with `to` in `file` (relative to the root); panics if absent.
+    pub fn edit(&self, file: &str, from: &str, to: &str) {
+        let path = self.root().join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{file} does not contain {from:?}");
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    }
+}
+
+/// Runs the real binary.
+pub fn xiangyin(root: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xiangyin"))
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run xiangyin")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dst = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dst);
+        } else {
+            std::fs::copy(entry.path(), &dst).unwrap();
+        }
+    }
+}
+
+/// Every file under `dir` with its bytes, keyed by relative path (folders included, empty).
+pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let rel = entry.path().strip_prefix(base).unwrap().to_path_buf();
+            if entry.file_type().unwrap().is_dir() {
+                out.insert(rel.join(""), Vec::new());
+                walk(base, &entry.path(), out);
+            } else {
+                out.insert(rel, std::fs::read(entry.path()).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    if dir.exists() {
+        walk(dir, dir, &mut out);
+    }
+    out
+}
+
+/// A sine, `secs` long, at `amp` of full scale, in every channel.
+pub fn sine(freq: f64, amp: f64, rate: u32, channels: u16, secs: f64) -> Vec<f64> {
+    let frames = (f64::from(rate) * secs) as usize;
+    let mut out = Vec::with_capacity(frames * usize::from(channels));
+    for i in 0..frames {
+        let v = amp * (2.0 * std::f64::consts::PI * freq * i as f64 / f64::from(rate)).sin();
+        for _ in 0..channels {
+            out.push(v);
+        }
+    }
+    out
+}
+
+/// Writes interleaved samples (−1..1) as a WAV of the given integer or float sample format.
+pub fn write_wav(path: &Path, samples: &[f64], rate: u32, channels: u16, bits: u16, float: bool) {
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate: rate,
+        bits_per_sample: bits,
+        sample_format: if float { hound::SampleFormat::Float } else { hound::SampleFormat::Int },
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for &s in samples {
+        if float {
+            w.write_sample(s as f32).unwrap();
+        } else {
+            let max = f64::from((1u32 << (bits - 1)) as u32) - 1.0;
+            let v = (s * max).round() as i32;
+            match bits {
+                8 => w.write_sample(v as i8).unwrap(),
+                16 => w.write_sample(v as i16).unwrap(),
+                _ => w.write_sample(v).unwrap(),
+            }
+        }
+    }
+    w.finalize().unwrap();
+}
+
+/// Parses `--json` output of `import` (one object per line).
+pub fn json_lines(o: &Output) -> Vec<serde_json::Value> {
+    stdout(o)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect()
+}
