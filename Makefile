@@ -26,7 +26,8 @@ run: build
 
 ## Every test: unit, integration (real files, real processes).
 test: deps
-	$(CARGO) test --all-targets
+	$(CARGO) build --benches
+	$(CARGO) test
 
 ## Benchmarks (print tables; compare with ffmpeg when present).
 bench: deps

@@ -68,6 +68,11 @@ enum Command {
     },
 }
 
+/// Log filter when RUST_LOG is not set: our own info, decoders only when something is wrong.
+const DEFAULT_LOG: &str = "info,symphonia_core=off,symphonia_bundle_mp3=off,symphonia_bundle_flac=off,\
+symphonia_format_ogg=off,symphonia_format_isomp4=off,symphonia_format_riff=off,symphonia_codec_aac=off,\
+symphonia_codec_vorbis=off,symphonia_codec_pcm=off,symphonia_format_mkv=off,symphonia_format_caf=off";
+
 fn main() -> ExitCode {
     match run() {
         Ok(true) => ExitCode::SUCCESS,
@@ -82,12 +87,13 @@ fn main() -> ExitCode {
 fn run() -> anyhow::Result<bool> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| DEFAULT_LOG.into()))
         .with_writer(std::io::stderr)
         .init();
     let paths = Paths::new(&cli.root, cli.state.as_deref());
-    let mut out = std::io::stdout().lock();
-    let mut err = std::io::stderr().lock();
+    // Not locked: logging from worker threads writes to stderr too.
+    let mut out = std::io::stdout();
+    let mut err = std::io::stderr();
     match cli.command {
         Command::Check { profile } => {
             commands::check::run(&paths, profile.as_deref(), &mut out, &mut err).context("check")

@@ -77,7 +77,9 @@ pub(super) fn import(lib: &Library, req: &ImportRequest<'_>) -> Result<ImportOut
     // 1. Copy the upload into the stage, hashing on the way: what we decode is what we keep.
     let ext = extension(req.uploaded_name).or_else(|| extension(&req.path.to_string_lossy()));
     let original_file = format!("original.{}", ext.as_deref().unwrap_or("bin"));
+    let t = std::time::Instant::now();
     let (bytes, sha256) = copy_and_hash(req.path, &stage.path.join(&original_file))?;
+    tracing::debug!(copy_s = t.elapsed().as_secs_f64(), bytes, "import: original copied and hashed");
     if bytes == 0 {
         return Err(Refusal::Empty.into());
     }
@@ -170,27 +172,45 @@ fn transcode(src: &Path, ext: Option<&str>, dst: &Path, limit_s: f64) -> Result<
     }
     let limit_frames = (limit_s * f64::from(info.sample_rate)) as u64;
 
+    // Three stages so two cores share the work evenly: decode + downmix (one thread), resample +
+    // canonical WAV (this thread), loudness and true peak (one thread).
     let (tx, rx) = mpsc::sync_channel::<Vec<f32>>(4);
     let decoder = std::thread::Builder::new().name("import-decode".into()).spawn(move || -> Result<(), Refusal> {
-        let mut buf = Vec::with_capacity(CHUNK_FRAMES * 2);
+        let mut decoded = Vec::with_capacity(CHUNK_FRAMES * 2);
+        let mut busy = std::time::Duration::ZERO;
         loop {
-            let more = source.next_mono(&mut buf)?;
+            let t = std::time::Instant::now();
+            let more = source.next_mono(&mut decoded)?;
+            busy += t.elapsed();
             if source.frames() > limit_frames {
                 return Err(Refusal::TooLong { seconds: source.position_s(), limit_s });
             }
-            if buf.len() >= CHUNK_FRAMES || (!more && !buf.is_empty()) {
-                let full = std::mem::replace(&mut buf, Vec::with_capacity(CHUNK_FRAMES * 2));
+            if decoded.len() >= CHUNK_FRAMES || (!more && !decoded.is_empty()) {
+                let full = std::mem::replace(&mut decoded, Vec::with_capacity(CHUNK_FRAMES * 2));
                 if tx.send(full).is_err() {
                     return Ok(()); // the writer gave up; its error is reported
                 }
             }
             if !more {
+                tracing::debug!(decode_s = busy.as_secs_f64(), "import: decoding done");
                 return Ok(());
             }
         }
     })?;
+    let (meter_tx, meter_rx) = mpsc::sync_channel::<std::sync::Arc<Vec<f32>>>(4);
+    let meter = std::thread::Builder::new().name("import-meter".into()).spawn(move || -> Result<Loudness, String> {
+        let mut meter = Meter::new(1, CANONICAL_RATE).map_err(|e| e.to_string())?;
+        let mut busy = std::time::Duration::ZERO;
+        for chunk in meter_rx {
+            let t = std::time::Instant::now();
+            meter.add(&chunk).map_err(|e| e.to_string())?;
+            busy += t.elapsed();
+        }
+        tracing::debug!(meter_s = busy.as_secs_f64(), "import: loudness measured");
+        meter.result().map_err(|e| e.to_string())
+    })?;
 
-    let written = (|| -> Result<(u64, Loudness), ImportError> {
+    let written = (|| -> Result<u64, ImportError> {
         let spec = hound::WavSpec {
             channels: 1,
             sample_rate: CANONICAL_RATE,
@@ -200,34 +220,46 @@ fn transcode(src: &Path, ext: Option<&str>, dst: &Path, limit_s: f64) -> Result<
         let mut wav = hound::WavWriter::new(BufWriter::with_capacity(1 << 20, File::create(dst)?), spec)
             .map_err(hound_io)?;
         let mut resampler = MonoResampler::new(info.sample_rate, CANONICAL_RATE).map_err(io::Error::other)?;
-        let mut meter = Meter::new(1, CANONICAL_RATE).map_err(io::Error::other)?;
-        let mut out = Vec::with_capacity(CHUNK_FRAMES * 2);
         let mut frames = 0u64;
-        let mut sink = |out: &mut Vec<f32>| -> Result<(), ImportError> {
-            meter.add(out).map_err(io::Error::other)?;
-            for s in out.iter() {
+        let mut busy = std::time::Duration::ZERO;
+        let mut out = Vec::new();
+        let mut emit = |out: Vec<f32>, wav: &mut hound::WavWriter<_>| -> Result<(), ImportError> {
+            for s in &out {
                 wav.write_sample(*s).map_err(hound_io)?;
             }
             frames += out.len() as u64;
-            out.clear();
-            Ok(())
+            meter_tx
+                .send(std::sync::Arc::new(out))
+                .map_err(|_| ImportError::Io(io::Error::other("the loudness meter stopped")))
         };
         for chunk in rx.iter() {
+            let t = std::time::Instant::now();
+            out.reserve(chunk.len() * 2);
             resampler.push(&chunk, &mut out).map_err(io::Error::other)?;
-            sink(&mut out)?;
+            emit(std::mem::take(&mut out), &mut wav)?;
+            busy += t.elapsed();
         }
         resampler.finish(&mut out).map_err(io::Error::other)?;
-        sink(&mut out)?;
+        emit(out, &mut wav)?;
+        tracing::debug!(write_s = busy.as_secs_f64(), "import: resample and write done");
+        let t = std::time::Instant::now();
         wav.finalize().map_err(hound_io)?;
         File::open(dst)?.sync_all()?;
-        Ok((frames, meter.result().map_err(io::Error::other)?))
+        tracing::debug!(sync_s = t.elapsed().as_secs_f64(), "import: canonical copy on disk");
+        Ok(frames)
     })();
 
+    drop(meter_tx); // ends the meter's input
+    drop(rx); // unblocks the decoder if the writer stopped early
     let decoded = decoder.join().unwrap_or_else(|_| {
         Err(Refusal::Corrupt { at_s: 0.0, detail: "the decoder gave up on this file".into() })
     });
     decoded?; // a decode refusal explains a writer stop better than the writer's error
-    let (frames, loudness) = written?;
+    let frames = written?;
+    let loudness = meter
+        .join()
+        .map_err(|_| io::Error::other("the loudness meter panicked"))?
+        .map_err(io::Error::other)?;
     if frames == 0 {
         return Err(Refusal::NoAudioTrack.into());
     }
@@ -246,14 +278,14 @@ fn extension(name: &str) -> Option<String> {
     (!ext.is_empty() && ext.len() <= 8 && ext.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(ext)
 }
 
-fn copy_and_hash(src: &Path, dst: &Path) -> io::Result<(u64, String)> {
-    let mut input = File::open(src)?;
+fn copy_and_hash(src: &Path, dst: &Path) -> Result<(u64, String), ImportError> {
+    let mut input = File::open(src).map_err(Refusal::Unreadable)?;
     let mut out = File::create(dst)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut total = 0u64;
     loop {
-        let n = input.read(&mut buf)?;
+        let n = input.read(&mut buf).map_err(Refusal::Unreadable)?;
         if n == 0 {
             break;
         }

@@ -29,7 +29,7 @@ pub enum Refusal {
         detail: String,
     },
     /// Ends before its header said it would.
-    #[error("the file stops at {}{}; it was probably cut off during copying or upload", Clock(*got_s), expected_s.map(|e| format!(" although it should last {}", Clock(e))).unwrap_or_default())]
+    #[error("the audio ends at {}{}; the file is damaged or was cut off during copying or upload", Clock(*got_s), expected_s.map(|e| format!(" although the file says it lasts {}", Clock(e))).unwrap_or_default())]
     Truncated {
         /// Seconds that decoded.
         got_s: f64,
@@ -85,7 +85,7 @@ mod tests {
     #[test]
     fn messages_are_single_sentences_with_times() {
         let t = Refusal::Truncated { got_s: 3.97, expected_s: Some(10.03) }.to_string();
-        assert_eq!(t, "the file stops at 0:04.0 although it should last 0:10.0; it was probably cut off during copying or upload");
+        assert_eq!(t, "the audio ends at 0:04.0 although the file says it lasts 0:10.0; the file is damaged or was cut off during copying or upload");
         let l = Refusal::TooLong { seconds: 1850.0, limit_s: 1800.0 }.to_string();
         assert!(l.contains("30:50.0") && l.contains("30:00.0"), "{l}");
         assert!(Refusal::Silent { lufs: f64::NEG_INFINITY }.to_string().contains("digital silence"));
