@@ -4,6 +4,7 @@
 //! which exists is well formed (a `VillageId` is a valid slug, a `Language` a valid tag, ...).
 
 mod clip;
+mod cue;
 mod gain;
 mod ids;
 mod language;
@@ -11,6 +12,7 @@ mod priority;
 mod time;
 
 pub use clip::{ClipKind, ReviewState};
+pub use cue::{Cue, CueId};
 pub use gain::GainDb;
 pub use ids::{ClipId, IdError, MessageId, OutputName, PlaylistId, VillageId, ZoneId};
 pub use language::{Language, LanguageError};

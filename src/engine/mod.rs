@@ -1,0 +1,1 @@
+//! The playout engine (being built).

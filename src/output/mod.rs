@@ -1,0 +1,1 @@
+//! Outputs: sound cards (cpal), WAV recorders and null sinks (being built).

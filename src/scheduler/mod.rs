@@ -1,0 +1,1 @@
+//! The scheduler: plan + clock → cues (being built).
