@@ -1,0 +1,125 @@
+//! One cue being played on a zone: its audio (chime then clip), its position, and its envelope.
+
+use std::sync::Arc;
+
+use crate::domain::{CueId, Priority};
+
+/// What happens when the envelope reaches its target of zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum AtZero {
+    /// Stay at the current position, to resume later (preempted).
+    Pause,
+    /// Remove the item (stopped, or the clip ran out).
+    Remove,
+}
+
+/// A cue inside the engine.
+pub(super) struct Item {
+    pub id: CueId,
+    pub priority: Priority,
+    /// Audio segments (chime, clip) with their linear gains; played back to back.
+    pub segments: Vec<(Arc<[f32]>, f32)>,
+    /// Total frames of all segments.
+    pub len: u64,
+    /// Frames played so far.
+    pub pos: u64,
+    /// Envelope value now, its per-sample step, and its target.
+    pub env: f32,
+    pub step: f32,
+    pub target: f32,
+    /// What to do when a fade to zero completes.
+    pub at_zero: AtZero,
+    /// True while paused (not advancing).
+    pub paused: bool,
+    /// True once the start event was sent.
+    pub started: bool,
+    /// True once the ending fade began (stop or natural end).
+    pub ending: bool,
+}
+
+impl Item {
+    pub fn new(id: CueId, priority: Priority, segments: Vec<(Arc<[f32]>, f32)>) -> Self {
+        let len = segments.iter().map(|(a, _)| a.len() as u64).sum();
+        Self {
+            id,
+            priority,
+            segments,
+            len,
+            pos: 0,
+            env: 0.0,
+            step: 0.0,
+            target: 0.0,
+            at_zero: AtZero::Pause,
+            paused: true,
+            started: false,
+            ending: false,
+        }
+    }
+
+    /// Starts a linear fade from the current envelope to `target` over `frames` samples.
+    pub fn fade_to(&mut self, target: f32, frames: u64) {
+        self.target = target;
+        let frames = frames.max(1) as f32;
+        self.step = (target - self.env) / frames;
+        if self.step == 0.0 {
+            self.env = target;
+        }
+    }
+
+    /// Frames left in the audio.
+    pub fn remaining(&self) -> u64 {
+        self.len - self.pos
+    }
+
+    /// Frames until the envelope reaches its target (0 when it is there).
+    pub fn fade_left(&self) -> u64 {
+        if self.step == 0.0 || self.env == self.target {
+            0
+        } else {
+            (((self.target - self.env) / self.step).ceil().max(1.0)) as u64
+        }
+    }
+
+    /// Mixes `n` frames into `out` (which has at least `n` samples), advancing position and envelope.
+    /// `extra` is a constant gain on top (zone volume is applied elsewhere).
+    pub fn mix_into(&mut self, out: &mut [f32], n: usize) {
+        let mut written = 0usize;
+        let fade = self.fade_left() as usize;
+        while written < n && self.pos < self.len {
+            // Locate the segment holding `pos`.
+            let mut seg_start = 0u64;
+            let mut seg = 0;
+            while seg_start + self.segments[seg].0.len() as u64 <= self.pos {
+                seg_start += self.segments[seg].0.len() as u64;
+                seg += 1;
+            }
+            let (audio, gain) = (&self.segments[seg].0, self.segments[seg].1);
+            let offset = (self.pos - seg_start) as usize;
+            let take = (n - written).min(audio.len() - offset);
+            let src = &audio[offset..offset + take];
+            let dst = &mut out[written..written + take];
+            // Ramp part, then flat part.
+            let ramp = fade.saturating_sub(written).min(take);
+            let mut env = self.env;
+            for (d, s) in dst[..ramp].iter_mut().zip(&src[..ramp]) {
+                env += self.step;
+                *d += *s * env * gain;
+            }
+            if ramp > 0 {
+                self.env = if ramp + written >= fade { self.target } else { env };
+            }
+            let g = self.env * gain;
+            if g != 0.0 {
+                for (d, s) in dst[ramp..].iter_mut().zip(&src[ramp..]) {
+                    *d += *s * g;
+                }
+            }
+            written += take;
+            self.pos += take as u64;
+        }
+        if fade > 0 && fade <= n {
+            self.env = self.target;
+            self.step = 0.0;
+        }
+    }
+}
