@@ -32,6 +32,7 @@ test: deps
 ## Benchmarks (print tables; compare with ffmpeg when present).
 bench: deps
 	$(CARGO) bench --bench import
+	$(CARGO) bench --bench engine
 
 ## Rebuild audio-library/ from demo/recordings/.
 demo-library: build

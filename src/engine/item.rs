@@ -81,8 +81,8 @@ impl Item {
     }
 
     /// Mixes `n` frames into `out` (which has at least `n` samples), advancing position and envelope.
-    /// `extra` is a constant gain on top (zone volume is applied elsewhere).
-    pub fn mix_into(&mut self, out: &mut [f32], n: usize) {
+    /// With `add` false it overwrites `out` instead (zeroing whatever the audio does not cover).
+    pub fn mix_into(&mut self, out: &mut [f32], n: usize, add: bool) {
         let mut written = 0usize;
         let fade = self.fade_left() as usize;
         while written < n && self.pos < self.len {
@@ -101,21 +101,32 @@ impl Item {
             // Ramp part, then flat part.
             let ramp = fade.saturating_sub(written).min(take);
             let mut env = self.env;
-            for (d, s) in dst[..ramp].iter_mut().zip(&src[..ramp]) {
-                env += self.step;
-                *d += *s * env * gain;
+            if add {
+                for (d, s) in dst[..ramp].iter_mut().zip(&src[..ramp]) {
+                    env += self.step;
+                    *d += *s * env * gain;
+                }
+            } else {
+                for (d, s) in dst[..ramp].iter_mut().zip(&src[..ramp]) {
+                    env += self.step;
+                    *d = *s * env * gain;
+                }
             }
             if ramp > 0 {
                 self.env = if ramp + written >= fade { self.target } else { env };
             }
             let g = self.env * gain;
-            if g != 0.0 {
-                for (d, s) in dst[ramp..].iter_mut().zip(&src[ramp..]) {
-                    *d += *s * g;
-                }
+            match (add, g == 0.0) {
+                (true, true) => {}
+                (true, false) => dst[ramp..].iter_mut().zip(&src[ramp..]).for_each(|(d, s)| *d += *s * g),
+                (false, true) => dst[ramp..].fill(0.0),
+                (false, false) => dst[ramp..].iter_mut().zip(&src[ramp..]).for_each(|(d, s)| *d = *s * g),
             }
             written += take;
             self.pos += take as u64;
+        }
+        if !add && written < n {
+            out[written..n].fill(0.0);
         }
         if fade > 0 && fade <= n {
             self.env = self.target;

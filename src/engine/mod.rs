@@ -102,7 +102,11 @@ pub enum EngineError {
 
 struct OutputMix {
     channels: usize,
-    /// Interleaved block at the engine rate.
+    /// One block per channel at the engine rate (planar: routing and limiting stay contiguous).
+    planes: Vec<Vec<f32>>,
+    /// True for channels something was routed to in this block.
+    touched: Vec<bool>,
+    /// The block interleaved at the engine rate.
     buf: Vec<f32>,
     limiters: Vec<Limiter>,
     resampler: Option<OutputResampler>,
@@ -133,6 +137,8 @@ impl Engine {
             .iter()
             .map(|o| OutputMix {
                 channels: usize::from(o.channels),
+                planes: vec![Vec::new(); usize::from(o.channels)],
+                touched: vec![false; usize::from(o.channels)],
                 buf: Vec::new(),
                 limiters: vec![Limiter::new(ceiling, ENGINE_RATE); usize::from(o.channels)],
                 resampler: (o.rate != ENGINE_RATE).then(|| OutputResampler::new(ENGINE_RATE, o.rate, usize::from(o.channels))),
@@ -219,35 +225,72 @@ impl Engine {
     /// samples at that output's rate and channel count (about `frames × rate / 48000` frames).
     pub fn render(&mut self, frames: usize) -> Vec<&[f32]> {
         for o in &mut self.outputs {
-            o.buf.clear();
-            o.buf.resize(frames * o.channels, 0.0);
+            o.touched.fill(false);
         }
         self.scratch.resize(frames, 0.0);
         for (z, zone) in self.zones.iter_mut().enumerate() {
             if zone.is_idle() {
                 continue;
             }
-            zone.render(self.now, &mut self.scratch[..frames], self.timing, &mut self.events);
-            for &(o, ch, trim) in &self.routes[z] {
-                let out = &mut self.outputs[o];
-                let stride = out.channels;
-                for (i, s) in self.scratch[..frames].iter().enumerate() {
-                    out.buf[i * stride + ch] += *s * trim;
+            let routes = &self.routes[z];
+            // Fast path: render straight into the first channel's plane when it is still empty.
+            let direct = routes.first().filter(|&&(o, ch, _)| !self.outputs[o].touched[ch]).copied();
+            let mut mono = match direct {
+                Some((o, ch, _)) => std::mem::take(&mut self.outputs[o].planes[ch]),
+                None => std::mem::take(&mut self.scratch),
+            };
+            mono.resize(frames, 0.0);
+            zone.render(self.now, &mut mono[..frames], self.timing, &mut self.events);
+            for (k, &(o, ch, trim)) in routes.iter().enumerate() {
+                if k == 0 && direct.is_some() {
+                    continue;
                 }
+                let out = &mut self.outputs[o];
+                let plane = &mut out.planes[ch];
+                if !out.touched[ch] {
+                    out.touched[ch] = true;
+                    plane.clear();
+                    plane.extend(mono[..frames].iter().map(|s| s * trim));
+                } else {
+                    for (d, s) in plane.iter_mut().zip(&mono[..frames]) {
+                        *d += *s * trim;
+                    }
+                }
+            }
+            match direct {
+                Some((o, ch, trim)) => {
+                    if trim != 1.0 {
+                        mono.iter_mut().for_each(|s| *s *= trim);
+                    }
+                    self.outputs[o].planes[ch] = mono;
+                    self.outputs[o].touched[ch] = true;
+                }
+                None => self.scratch = mono,
             }
         }
         self.now += frames as u64;
         for o in &mut self.outputs {
-            for (ch, lim) in o.limiters.iter_mut().enumerate() {
-                lim.process(&mut o.buf, ch, o.channels);
+            if o.touched.iter().all(|t| *t) && o.buf.len() == frames * o.channels {
+                // every channel is overwritten below
+            } else {
+                o.buf.clear();
+                o.buf.resize(frames * o.channels, 0.0);
+            }
+            for ch in 0..o.channels {
+                if !o.touched[ch] {
+                    continue; // silence stays silence; the limiter's gain recovers only while active
+                }
+                o.limiters[ch].process(&mut o.planes[ch], 0, 1);
+                for (frame, s) in o.buf.chunks_exact_mut(o.channels).zip(&o.planes[ch]) {
+                    frame[ch] = *s;
+                }
             }
             o.ready.clear();
-            match o.resampler.as_mut() {
-                Some(r) => r.process(&o.buf, &mut o.ready),
-                None => o.ready.extend_from_slice(&o.buf),
+            if let Some(r) = o.resampler.as_mut() {
+                r.process(&o.buf, &mut o.ready);
             }
         }
-        self.outputs.iter().map(|o| o.ready.as_slice()).collect()
+        self.outputs.iter().map(|o| if o.resampler.is_some() { o.ready.as_slice() } else { o.buf.as_slice() }).collect()
     }
 }
 

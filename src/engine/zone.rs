@@ -188,7 +188,6 @@ impl Zone {
 
     /// Renders `out.len()` samples starting at sample `now` (mono, overwriting `out`).
     pub fn render(&mut self, now: u64, out: &mut [f32], t: Timing, events: &mut Vec<Event>) {
-        out.fill(0.0);
         let n = out.len();
         let mut pos = 0usize;
         while pos < n {
@@ -220,8 +219,13 @@ impl Zone {
                 span = span.min(it.remaining().max(1));
             }
             let span = span.max(1) as usize;
+            let mut first = true;
             for it in self.audible() {
-                it.mix_into(&mut out[pos..pos + span], span);
+                it.mix_into(&mut out[pos..pos + span], span, !first);
+                first = false;
+            }
+            if first {
+                out[pos..pos + span].fill(0.0);
             }
             let end = at + span as u64;
             self.settle(end, events);

@@ -1,0 +1,136 @@
+//! Engine benchmark: real-time factor on one core with 1, 32 and 256 zones, each playing its own
+//! clip with fades and the limiter, at the output rate and with every output resampled; memory per
+//! zone. Prints a table. Run: `make bench` or `cargo bench --bench engine`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use xiangyin::config::{ChannelRef, Output, OutputKind, Profile, SampleFormat};
+use xiangyin::domain::{CueId, GainDb, OutputName, Priority, ZoneId};
+use xiangyin::engine::{CueCommand, ENGINE_RATE, Engine, EngineConfig};
+
+const SECONDS: usize = 20;
+const BLOCK: usize = 1024;
+
+fn profile(zones: usize, rate: u32) -> Profile {
+    // 8-channel outputs, as many as needed.
+    let outputs = zones.div_ceil(8);
+    Profile {
+        name: "bench".into(),
+        outputs: (0..outputs)
+            .map(|i| Output {
+                name: OutputName::new(&format!("out{i}")).unwrap(),
+                kind: OutputKind::Null,
+                rate,
+                format: SampleFormat::I16,
+                channels: 8,
+            })
+            .collect(),
+        zones: (0..zones)
+            .map(|z| {
+                (
+                    ZoneId::new(&format!("z{z:03}")).unwrap(),
+                    vec![ChannelRef { output: z / 8, channel: (z % 8) as u16, trim: GainDb(-1.0) }],
+                )
+            })
+            .collect(),
+        max_level_dbfs: -1.0,
+    }
+}
+
+fn clip(seed: usize, secs: f32) -> Arc<[f32]> {
+    let f = 200.0 + 7.0 * seed as f32;
+    (0..(secs * ENGINE_RATE as f32) as usize)
+        .map(|i| 0.3 * (std::f32::consts::TAU * f * i as f32 / ENGINE_RATE as f32).sin())
+        .collect::<Vec<_>>()
+        .into()
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// Renders SECONDS of audio with `zones` zones; returns the real-time factor.
+fn rtf(zones: usize, rate: u32) -> f64 {
+    let p = profile(zones, rate);
+    let mut e = Engine::new(&p, &EngineConfig::default());
+    let clips: Vec<Arc<[f32]>> = (0..zones).map(|z| clip(z, 7.0)).collect();
+    // Each zone: a scheduled clip, a manual one that preempts it, background under both, all with
+    // fades, restarting so every zone is busy the whole time.
+    for (z, c) in clips.iter().enumerate() {
+        let zone = ZoneId::new(&format!("z{z:03}")).unwrap();
+        for k in 0..3u64 {
+            let start = k * 7 * u64::from(ENGINE_RATE) + (z as u64 * 37) % 4800;
+            let cmd = |id: u64, prio, start| CueCommand {
+                id: CueId(id),
+                zone: zone.clone(),
+                audio: c.clone(),
+                gain: GainDb(-3.0),
+                chime: None,
+                priority: prio,
+                start,
+            };
+            e.cue(cmd(z as u64 * 10 + k, Priority::Scheduled, start)).unwrap();
+            e.cue(cmd(z as u64 * 10 + k + 5, Priority::Background, start)).unwrap();
+        }
+        e.cue(CueCommand {
+            id: CueId(z as u64 * 10 + 9),
+            zone: zone.clone(),
+            audio: clip(z + 1, 1.0),
+            gain: GainDb::UNITY,
+            chime: None,
+            priority: Priority::Manual,
+            start: 3 * u64::from(ENGINE_RATE),
+        })
+        .unwrap();
+    }
+    let frames = SECONDS * ENGINE_RATE as usize;
+    let t = Instant::now();
+    let mut done = 0;
+    let mut checksum = 0f32;
+    while done < frames {
+        let out = e.render(BLOCK);
+        checksum += out[0].first().copied().unwrap_or(0.0);
+        done += BLOCK;
+    }
+    std::hint::black_box(checksum);
+    SECONDS as f64 / t.elapsed().as_secs_f64()
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    // Memory per zone: engine state only (clip audio is shared and counted once).
+    let before = rss_kib();
+    let p = profile(256, 48_000);
+    let mut e = Engine::new(&p, &EngineConfig::default());
+    let shared = clip(0, 1.0);
+    for z in 0..256 {
+        let zone = ZoneId::new(&format!("z{z:03}")).unwrap();
+        e.cue(CueCommand { id: CueId(z), zone, audio: shared.clone(), gain: GainDb::UNITY, chime: None, priority: Priority::Scheduled, start: 0 }).unwrap();
+    }
+    e.render(BLOCK);
+    let after = rss_kib();
+    println!(
+        "memory: {:.1} KiB per zone of engine state (256 zones, RSS {} → {} KiB; clip audio is shared, 188 KiB per second of clip)",
+        (after.saturating_sub(before)) as f64 / 256.0,
+        before,
+        after
+    );
+    std::hint::black_box(&e);
+    drop(e);
+    println!();
+    println!("engine real-time factor, one thread, {SECONDS} s of audio per case, block {BLOCK} frames");
+    println!("| zones | outputs at 48 kHz (no resampling) | outputs at 44.1 kHz (all resampled) | goal       |");
+    println!("|-------|-----------------------------------|-------------------------------------|------------|");
+    for zones in [1, 32, 256] {
+        let a = rtf(zones, 48_000);
+        let b = rtf(zones, 44_100);
+        let goal = if zones == 256 { "≥100× / ≥20×" } else { "" };
+        println!("| {zones:>5} | {a:>32.0}× | {b:>34.0}× | {goal:<10} |");
+    }
+}
