@@ -61,9 +61,17 @@ impl Schedule {
             }
         }
         let mut slots = Vec::new();
+        let mut slot_names: BTreeMap<String, PathBuf> = BTreeMap::new();
         for (file, f, doc) in &self.files {
             let at = At { file, doc };
             for (i, s) in f.slots.iter().enumerate() {
+                let name = s.name.clone().unwrap_or_else(|| format!("{}@{}", s.playlist, s.cron));
+                if let Some(first) = slot_names.insert(name.clone(), file.clone()) {
+                    problems.push(at.at(
+                        yaml_path!["slots", i],
+                        format!("slot name `{name}` is already used in {}; give each slot its own `name:`", first.display()),
+                    ));
+                }
                 if let Some(slot) = slot(&at, i, s, &defined_in, ctx, problems) {
                     slots.push(slot);
                 }

@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 
 use super::{ClipId, GainDb, Language, Priority, VillageId, ZoneId};
 
-/// Identifies a cue within one run (render or serve); stable for the same plan and window.
+/// Identifies a cue. The scheduler derives it from (slot, firing instant, village, position), so the
+/// same cue has the same id across restarts and reloads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct CueId(pub u64);

@@ -179,9 +179,11 @@ impl CronRule {
     }
 
     /// The first instant strictly after `after` that the rule matches, if any within croner's search
-    /// limit (several years).
+    /// limit (several years). Fractions of a second in `after` are dropped first, so the answer is
+    /// always on a whole second.
     pub fn next_after<Tz: TimeZone>(&self, after: &DateTime<Tz>) -> Option<DateTime<Tz>> {
-        self.cron.find_next_occurrence(after, false).ok()
+        let whole = after.with_nanosecond(0).unwrap_or_else(|| after.clone());
+        self.cron.find_next_occurrence(&whole, false).ok()
     }
 
     /// Every matching instant from `from` (exclusive) up to `until` (exclusive).
@@ -238,6 +240,13 @@ mod tests {
         assert!(CronRule::parse("0 7 * * * * *").is_err());
         assert!(CronRule::parse("0 25 * * *").is_err());
         assert_eq!(c.between(&t, &(t + chrono::Duration::days(3))).count(), 3);
+    }
+
+    #[test]
+    fn next_is_on_a_whole_second() {
+        let c = CronRule::parse("30 11 * * *").unwrap();
+        let t = Utc.with_ymd_and_hms(2026, 11, 28, 11, 29, 59).unwrap() + chrono::Duration::milliseconds(500);
+        assert_eq!(c.next_after(&t).unwrap(), Utc.with_ymd_and_hms(2026, 11, 28, 11, 30, 0).unwrap());
     }
 
     #[test]
