@@ -114,19 +114,20 @@ fn demo_tuesday_every_village_hears_its_own_language_at_the_planned_instants() {
 }
 
 #[test]
-fn demo_saturday_morning_notices_are_skipped_where_the_weekend_sleeps_in() {
+fn demo_saturday_morning_notices_wait_where_the_weekend_sleeps_in() {
     let (plan, clips) = demo();
     let index = ClipIndex::new(&clips);
-    // Saturday 5 Dec 2026, 07:00. The town villages are quiet until 07:30 at weekends; the slot skips.
+    // Saturday 5 Dec 2026, 07:00. The town villages are quiet until 07:30 at weekends; the slot
+    // says `in_quiet_hours: defer`, so their notice plays at 07:30.
     let day = plan_days(&plan, &index, date(2026, 12, 5), date(2026, 12, 5), &mut PlaylistState::new(), NO_HOLIDAYS);
     let morning: BTreeMap<&str, &str> =
         day.iter().filter(|p| p.slot == "morning-notices").map(|p| (p.village.as_str(), p.outcome.name())).collect();
     assert_eq!(
         morning,
         BTreeMap::from([
-            ("dongmen", "skipped-quiet-hours"),
-            ("ximen", "skipped-quiet-hours"),
-            ("nanjie", "skipped-quiet-hours"),
+            ("dongmen", "deferred"),
+            ("ximen", "deferred"),
+            ("nanjie", "deferred"),
             ("beishan", "play"),
             ("shiqiao", "play"),
             ("liutang", "play"),
@@ -134,6 +135,9 @@ fn demo_saturday_morning_notices_are_skipped_where_the_weekend_sleeps_in() {
             ("xiabei", "play"),
         ])
     );
+    for p in day.iter().filter(|p| p.slot == "morning-notices" && p.outcome.name() == "deferred") {
+        assert_eq!(p.at.with_timezone(&plan.station.timezone).format("%H:%M").to_string(), "07:30", "{}", p.village);
+    }
     // The noon programme is weekdays only.
     assert!(day.iter().all(|p| p.slot != "noon-anti-fraud"));
 }
