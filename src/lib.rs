@@ -11,4 +11,5 @@ pub mod domain;
 pub mod engine;
 pub mod library;
 pub mod output;
+pub mod playout;
 pub mod scheduler;

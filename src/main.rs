@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use xiangyin::commands::{self, Paths};
-use xiangyin::domain::ClipKind;
+use xiangyin::domain::{ClipKind, Priority};
 
 /// xiangyin (乡音) — village broadcast controller.
 #[derive(Parser)]
@@ -66,6 +66,38 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Play the schedule for a time window offline, as fast as possible: one WAV per output and cues.csv.
+    Render {
+        /// Start, station time (2026-11-29T06:00) or RFC 3339.
+        #[arg(long)]
+        from: String,
+        /// End (exclusive).
+        #[arg(long)]
+        to: String,
+        /// Folder for the WAV files and cues.csv.
+        #[arg(long)]
+        out: PathBuf,
+        /// Hardware profile (default: the one station.yaml names).
+        #[arg(long)]
+        profile: Option<String>,
+    },
+    /// List the sound devices, with the ids to paste into a hardware profile.
+    Devices,
+    /// Play one clip on one village now (checks the wiring).
+    Play {
+        /// Village id.
+        #[arg(long)]
+        village: String,
+        /// Clip id (see `xiangyin clips`).
+        #[arg(long)]
+        clip: String,
+        /// manual (default) or emergency.
+        #[arg(long, default_value = "manual", value_parser = ["manual", "emergency"])]
+        priority: String,
+        /// Hardware profile (default: the one station.yaml names).
+        #[arg(long)]
+        profile: Option<String>,
+    },
 }
 
 /// Log filter when RUST_LOG is not set: our own info, decoders only when something is wrong.
@@ -112,5 +144,13 @@ fn run() -> anyhow::Result<bool> {
             commands::import::run(&paths, &files, &tags, json, &mut out).context("import")
         }
         Command::Clips { json } => commands::clips::run(&paths, json, &mut out, &mut err).context("clips"),
+        Command::Render { from, to, out: dir, profile } => {
+            commands::render::run(&paths, profile.as_deref(), &from, &to, &dir, &mut out).context("render")
+        }
+        Command::Devices => commands::devices::run(&mut out).context("devices"),
+        Command::Play { village, clip, priority, profile } => {
+            let priority = if priority == "emergency" { Priority::Emergency } else { Priority::Manual };
+            commands::play::run(&paths, profile.as_deref(), &village, &clip, priority, &mut out).context("play")
+        }
     }
 }

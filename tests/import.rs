@@ -9,9 +9,12 @@ use std::time::Duration;
 use common::{Station, fixture, json_lines, snapshot, stdout};
 
 fn import_json(st: &Station, file: &Path, extra: &[&str]) -> (bool, serde_json::Value) {
-    let mut args = vec!["import", file.to_str().unwrap(), "--kind", "notice", "--json"];
+    let mut args = vec!["import", file.to_str().unwrap(), "--json"];
     if !extra.contains(&"--language") {
         args.extend(["--language", "cmn"]);
+    }
+    if !extra.contains(&"--kind") {
+        args.extend(["--kind", "notice"]);
     }
     args.extend_from_slice(extra);
     let out = st.run(&args);
@@ -94,6 +97,19 @@ fn a_full_scale_997_hz_sine_measures_minus_3_01_lufs_and_is_turned_down() {
     assert!((lufs + 3.01).abs() < 0.1, "{lufs}");
     // Target -23 LUFS would need -19.99 dB; the true-peak ceiling is not the limit here.
     assert!((v["loudness"]["gain_db"].as_f64().unwrap() + 19.99).abs() < 0.1, "{v}");
+}
+
+#[test]
+fn a_beep_shorter_than_a_gating_block_is_measured_not_called_silent() {
+    let st = Station::new(false);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("beep.wav");
+    // 0.2 s of 1 kHz at -20 dBFS peak: -23.0 LUFS when measured over its own length.
+    common::write_wav(&path, &common::sine(1000.0, 0.1, 48_000, 1, 0.2), 48_000, 1, 16, false);
+    let (ok, v) = import_json(&st, &path, &["--kind", "chime"]);
+    assert!(ok, "{v}");
+    let lufs = v["loudness"]["integrated_lufs"].as_f64().unwrap();
+    assert!((lufs + 23.0).abs() < 0.3, "{lufs}");
 }
 
 #[test]

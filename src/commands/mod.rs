@@ -3,7 +3,10 @@
 
 pub mod check;
 pub mod clips;
+pub mod devices;
 pub mod import;
+pub mod play;
+pub mod render;
 
 use std::path::{Path, PathBuf};
 

@@ -65,6 +65,9 @@ pub enum ImportError {
     Io(#[from] io::Error),
 }
 
+/// Clips shorter than this (one BS.1770 gating block, 400 ms at 48 kHz) are measured looped.
+const SHORT_CLIP_FRAMES: usize = 19_200;
+
 /// Decoded chunks travel from the decoding thread in pieces of about this many frames.
 const CHUNK_FRAMES: usize = 16_384;
 
@@ -201,13 +204,26 @@ fn transcode(src: &Path, ext: Option<&str>, dst: &Path, limit_s: f64) -> Result<
     let meter = std::thread::Builder::new().name("import-meter".into()).spawn(move || -> Result<Loudness, String> {
         let mut meter = Meter::new(1, CANONICAL_RATE).map_err(|e| e.to_string())?;
         let mut busy = std::time::Duration::ZERO;
+        // The start of the clip, kept for clips too short for one 400 ms gating block.
+        let mut head: Vec<f32> = Vec::new();
         for chunk in meter_rx {
             let t = std::time::Instant::now();
+            if head.len() < SHORT_CLIP_FRAMES {
+                head.extend_from_slice(&chunk[..chunk.len().min(SHORT_CLIP_FRAMES - head.len())]);
+            }
             meter.add(&chunk).map_err(|e| e.to_string())?;
             busy += t.elapsed();
         }
         tracing::debug!(meter_s = busy.as_secs_f64(), "import: loudness measured");
-        meter.result().map_err(|e| e.to_string())
+        let mut result = meter.result().map_err(|e| e.to_string())?;
+        if !head.is_empty() && head.len() < SHORT_CLIP_FRAMES {
+            // A beep or chime shorter than one gating block: measure it played back to back
+            // (the loudness of a repeated short sound is the loudness of the sound).
+            let looped: Vec<f32> = head.iter().copied().cycle().take(SHORT_CLIP_FRAMES * 2).collect();
+            let again = super::loudness::measure(&looped, 1, CANONICAL_RATE).map_err(|e| e.to_string())?;
+            result.integrated_lufs = again.integrated_lufs;
+        }
+        Ok(result)
     })?;
 
     let written = (|| -> Result<u64, ImportError> {

@@ -1,0 +1,318 @@
+//! The WAV recorder: one file per run, or one file per hour of audio time.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, TimeDelta, TimeZone, Timelike, Utc};
+
+use super::sample::{to_f32, to_i16, to_i24, to_i32};
+use super::{Health, OutputError, Sink, whole_frames};
+use crate::config::{Output, SampleFormat};
+
+const NANOS_PER_SEC: u128 = 1_000_000_000;
+const NANOS_PER_HOUR: u64 = 3_600_000_000_000;
+
+/// Records an output into WAV files (see [`super::open`] for names and splitting).
+pub(crate) struct WavSink<Tz: TimeZone> {
+    spec: Output,
+    dir: PathBuf,
+    run: String,
+    hourly: bool,
+    tz: Tz,
+    start: DateTime<Utc>,
+    /// Frames written since `start`.
+    frames: u64,
+    file: Option<OpenFile>,
+    /// Largest number of frames one file may hold (WAV sizes are 32-bit).
+    max_file_frames: u64,
+    /// Bring the header up to date after this many frames.
+    flush_every: u64,
+}
+
+struct OpenFile {
+    writer: hound::WavWriter<BufWriter<File>>,
+    path: PathBuf,
+    /// Frame index (since start) at which this file ends: the next hour, or the size limit.
+    ends_at: u64,
+    /// Whether `ends_at` is the size limit (the next file is another part of the same hour).
+    ends_at_size_limit: bool,
+    /// Hour label (`YYYYmmdd-HH`) for hourly files.
+    label: Option<String>,
+    /// Part number (1 for the first file of a run or hour).
+    part: u32,
+    unflushed: u64,
+}
+
+impl<Tz: TimeZone + Send + 'static> WavSink<Tz> {
+    pub(crate) fn open(
+        spec: &Output,
+        dir: &Path,
+        run: &str,
+        hourly: bool,
+        start: DateTime<Tz>,
+    ) -> Result<Self, OutputError> {
+        if run.is_empty() || run.contains(['/', '\\']) || run.starts_with('.') {
+            return Err(OutputError::Io {
+                path: dir.join(run),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "a run name must be non-empty, without path separators or a leading dot",
+                ),
+            });
+        }
+        std::fs::create_dir_all(dir).map_err(|source| OutputError::Io { path: dir.to_path_buf(), source })?;
+        let bytes_per_frame = u64::from(bytes_per_sample(spec.format)) * u64::from(spec.channels.max(1));
+        let mut sink = Self {
+            spec: spec.clone(),
+            dir: dir.to_path_buf(),
+            run: run.to_owned(),
+            hourly,
+            tz: start.timezone(),
+            start: start.with_timezone(&Utc),
+            frames: 0,
+            file: None,
+            // Room for the header (hound writes at most ~70 bytes of it).
+            max_file_frames: (u64::from(u32::MAX) - 4096) / bytes_per_frame,
+            flush_every: u64::from(spec.rate.max(1)),
+        };
+        sink.start_file(1)?;
+        Ok(sink)
+    }
+
+    #[cfg(test)]
+    fn with_max_file_frames(mut self, frames: u64) -> Result<Self, OutputError> {
+        // Reopen the first file with the new limit.
+        if let Some(f) = self.file.take() {
+            f.writer.finalize().map_err(|e| wav_error(&self.spec, &f.path, e))?;
+        }
+        self.max_file_frames = frames;
+        self.start_file(1)?;
+        Ok(self)
+    }
+
+    /// The instant of frame `f` (since start).
+    fn instant_of(&self, frame: u64) -> DateTime<Utc> {
+        let ns = u128::from(frame) * NANOS_PER_SEC / u128::from(self.spec.rate.max(1));
+        self.start + TimeDelta::nanoseconds(i64::try_from(ns).unwrap_or(i64::MAX))
+    }
+
+    /// The first frame at or after `ns` nanoseconds since start.
+    fn frame_at(&self, ns: u128) -> u64 {
+        let rate = u128::from(self.spec.rate.max(1));
+        u64::try_from((ns * rate).div_ceil(NANOS_PER_SEC)).unwrap_or(u64::MAX)
+    }
+
+    /// Opens the file holding frame `self.frames`.
+    fn start_file(&mut self, part: u32) -> Result<(), OutputError> {
+        let f = self.frames;
+        let size_end = f.saturating_add(self.max_file_frames.max(1));
+        let (label, hour_end) = if self.hourly {
+            let t = self.instant_of(f);
+            let local = t.with_timezone(&self.tz).naive_local();
+            let into_hour = u64::from(local.minute()) * 60_000_000_000
+                + u64::from(local.second()) * 1_000_000_000
+                + u64::from(local.nanosecond().min(999_999_999));
+            let to_next = NANOS_PER_HOUR - into_hour;
+            let since_start = u128::try_from((t - self.start).num_nanoseconds().unwrap_or(0)).unwrap_or(0);
+            let end = self.frame_at(since_start + u128::from(to_next)).max(f + 1);
+            (Some(local.format("%Y%m%d-%H").to_string()), end)
+        } else {
+            (None, u64::MAX)
+        };
+        let mut name = format!("{}-{}", self.run, self.spec.name);
+        if let Some(l) = &label {
+            name.push('-');
+            name.push_str(l);
+        }
+        if part > 1 {
+            name.push_str(&format!("-{part}"));
+        }
+        name.push_str(".wav");
+        let path = self.dir.join(name);
+        let writer = hound::WavWriter::create(&path, wav_spec(&self.spec))
+            .map_err(|e| wav_error(&self.spec, &path, e))?;
+        tracing::debug!(output = %self.spec.name, path = %path.display(), "recording");
+        self.file = Some(OpenFile {
+            writer,
+            path,
+            ends_at: hour_end.min(size_end),
+            ends_at_size_limit: size_end < hour_end,
+            label,
+            part,
+            unflushed: 0,
+        });
+        Ok(())
+    }
+
+    /// Finalizes the current file and opens the next one.
+    fn roll(&mut self) -> Result<(), OutputError> {
+        let Some(f) = self.file.take() else { return Ok(()) };
+        let next_part = if f.ends_at_size_limit { f.part + 1 } else { 1 };
+        tracing::debug!(output = %self.spec.name, path = %f.path.display(), hour = ?f.label, "recording closed");
+        let path = f.path.clone();
+        f.writer.finalize().map_err(|e| wav_error(&self.spec, &path, e))?;
+        self.start_file(next_part)
+    }
+
+    fn write_frames(&mut self, samples: &[f32]) -> Result<(), OutputError> {
+        let format = self.spec.format;
+        let spec = &self.spec;
+        let f = self.file.as_mut().expect("a file is open while writing");
+        let w = &mut f.writer;
+        let res = match format {
+            SampleFormat::I16 => samples.iter().try_for_each(|&s| w.write_sample(to_i16(s))),
+            SampleFormat::I24 => samples.iter().try_for_each(|&s| w.write_sample(to_i24(s))),
+            SampleFormat::I32 => samples.iter().try_for_each(|&s| w.write_sample(to_i32(s))),
+            SampleFormat::F32 => samples.iter().try_for_each(|&s| w.write_sample(to_f32(s))),
+        };
+        res.map_err(|e| wav_error(spec, &f.path, e))
+    }
+}
+
+impl<Tz: TimeZone + Send + 'static> Sink for WavSink<Tz> {
+    fn spec(&self) -> &Output {
+        &self.spec
+    }
+
+    fn write(&mut self, interleaved: &[f32]) -> Result<(), OutputError> {
+        let mut left = whole_frames(&self.spec, interleaved.len())? as u64;
+        let ch = usize::from(self.spec.channels.max(1));
+        let mut rest = interleaved;
+        while left > 0 {
+            if self.file.is_none() {
+                self.start_file(1)?;
+            }
+            let ends_at = self.file.as_ref().map_or(u64::MAX, |f| f.ends_at);
+            let n = left.min(ends_at - self.frames);
+            let (now, later) = rest.split_at(n as usize * ch);
+            self.write_frames(now)?;
+            rest = later;
+            left -= n;
+            self.frames += n;
+            if self.frames >= ends_at {
+                self.roll()?;
+            } else if let Some(f) = self.file.as_mut() {
+                f.unflushed += n;
+                if f.unflushed >= self.flush_every {
+                    f.unflushed = 0;
+                    let path = f.path.clone();
+                    f.writer.flush().map_err(|e| wav_error(&self.spec, &path, e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn is_realtime(&self) -> bool {
+        false
+    }
+
+    fn health(&self) -> Health {
+        Health::Healthy
+    }
+
+    fn underruns(&self) -> u64 {
+        0
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<(), OutputError> {
+        if let Some(f) = self.file.take() {
+            let path = f.path.clone();
+            f.writer.finalize().map_err(|e| wav_error(&self.spec, &path, e))?;
+        }
+        Ok(())
+    }
+}
+
+fn bytes_per_sample(f: SampleFormat) -> u16 {
+    match f {
+        SampleFormat::I16 => 2,
+        SampleFormat::I24 => 3,
+        SampleFormat::I32 | SampleFormat::F32 => 4,
+    }
+}
+
+fn wav_spec(spec: &Output) -> hound::WavSpec {
+    let (bits_per_sample, sample_format) = match spec.format {
+        SampleFormat::I16 => (16, hound::SampleFormat::Int),
+        SampleFormat::I24 => (24, hound::SampleFormat::Int),
+        SampleFormat::I32 => (32, hound::SampleFormat::Int),
+        SampleFormat::F32 => (32, hound::SampleFormat::Float),
+    };
+    hound::WavSpec { channels: spec.channels, sample_rate: spec.rate, bits_per_sample, sample_format }
+}
+
+fn wav_error(spec: &Output, path: &Path, e: hound::Error) -> OutputError {
+    match e {
+        hound::Error::IoError(source) => OutputError::Io { path: path.to_path_buf(), source },
+        hound::Error::Unsupported => OutputError::Unsupported {
+            output: spec.name.to_string(),
+            target: path.display().to_string(),
+            format: spec.format,
+            rate: spec.rate,
+            channels: spec.channels,
+            why: "the WAV writer does not support this combination".into(),
+        },
+        other => OutputError::Io { path: path.to_path_buf(), source: std::io::Error::other(other.to_string()) },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::OutputKind;
+    use crate::domain::OutputName;
+
+    fn out(channels: u16, rate: u32, format: SampleFormat) -> Output {
+        let name = OutputName::new("rec").unwrap();
+        Output { name, kind: OutputKind::Wav { hourly: false }, rate, format, channels }
+    }
+
+    #[test]
+    fn a_file_past_the_size_limit_continues_in_a_numbered_part() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = out(2, 8000, SampleFormat::I16);
+        let start = Utc.with_ymd_and_hms(2030, 5, 1, 8, 0, 0).unwrap();
+        let sink = WavSink::open(&spec, dir.path(), "r1", false, start).unwrap().with_max_file_frames(1000).unwrap();
+        let mut sink: Box<dyn Sink> = Box::new(sink);
+        let frames: Vec<f32> = (0..2500).flat_map(|i| [i as f32 / 32768.0, -(i as f32) / 32768.0]).collect();
+        sink.write(&frames[..3000]).unwrap(); // 1500 frames: crosses the first limit
+        sink.write(&frames[3000..]).unwrap();
+        sink.finish().unwrap();
+        let read = |name: &str| -> Vec<i16> {
+            hound::WavReader::open(dir.path().join(name)).unwrap().samples::<i16>().map(Result::unwrap).collect()
+        };
+        let (a, b, c) = (read("r1-rec.wav"), read("r1-rec-2.wav"), read("r1-rec-3.wav"));
+        assert_eq!((a.len(), b.len(), c.len()), (2000, 2000, 1000));
+        assert_eq!(&a[..4], &[0, 0, 1, -1]);
+        assert_eq!(&b[..2], &[1000, -1000]);
+        assert_eq!(&c[..2], &[2000, -2000]);
+    }
+
+    #[test]
+    fn hour_boundaries_follow_the_time_zone_of_start() {
+        // 05:59:59.75 UTC = 13:59:59.75 in UTC+8: the first file is hour 13, the second hour 14.
+        let dir = tempfile::tempdir().unwrap();
+        let spec = out(1, 8000, SampleFormat::I16);
+        let tz = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+        let start = Utc.with_ymd_and_hms(2030, 5, 1, 5, 59, 59).unwrap() + TimeDelta::milliseconds(750);
+        let mut sink: Box<dyn Sink> =
+            Box::new(WavSink::open(&spec, dir.path(), "r2", true, start.with_timezone(&tz)).unwrap());
+        sink.write(&vec![0.25; 8000]).unwrap();
+        sink.finish().unwrap();
+        let len = |name: &str| hound::WavReader::open(dir.path().join(name)).unwrap().len();
+        assert_eq!(len("r2-rec-20300501-13.wav"), 2000);
+        assert_eq!(len("r2-rec-20300501-14.wav"), 6000);
+    }
+
+    #[test]
+    fn refuses_run_names_that_are_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = out(1, 8000, SampleFormat::I16);
+        let start = Utc.with_ymd_and_hms(2030, 5, 1, 5, 0, 0).unwrap();
+        for bad in ["", "../x", "a/b", ".hidden"] {
+            assert!(WavSink::open(&spec, dir.path(), bad, false, start).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! `xiangyin render`: the schedule played offline through the engine, checked to the sample.
+
+mod common;
+
+use common::{Station, stdout};
+
+/// A station with one village wired to channel 3 of the 8-channel recorder, one clip that starts
+/// at full level on its first sample, and one slot at 07:00.
+fn station() -> Station {
+    let st = Station::new(false);
+    for f in ["morning.yaml", "campaigns.yaml"] {
+        std::fs::remove_file(st.root().join("schedules").join(f)).unwrap();
+    }
+    st.edit("schedules/station.yaml", "chime: chime", "chime: ding");
+    let dir = tempfile::tempdir().unwrap();
+    // 0.5 s of a DC level: its first sample is not zero, so the onset is visible to the sample.
+    let tone = dir.path().join("notice.wav");
+    common::write_wav(&tone, &vec![0.25; 24_000], 48_000, 1, 32, true);
+    let chime = dir.path().join("ding.wav");
+    common::write_wav(&chime, &common::sine(880.0, 0.5, 48_000, 1, 0.25), 48_000, 1, 32, true);
+    for (file, msg, lang) in [(&tone, "notice", "cmn"), (&chime, "ding", "zxx")] {
+        let out = st.run(&["import", file.to_str().unwrap(), "--language", lang, "--kind", "notice", "--message", msg, "--approve"]);
+        assert!(out.status.success(), "{}", stdout(&out));
+    }
+    std::fs::write(
+        st.root().join("schedules/test.yaml"),
+        "playlists:\n  p: {items: [notice]}\nslots:\n  - {name: seven, cron: \"0 7 * * *\", playlist: p, targets: {villages: [nanjie]}}\n  - {name: eight, cron: \"0 8 * * *\", playlist: p, targets: {villages: [nanjie]}, chime: true}\n",
+    )
+    .unwrap();
+    st
+}
+
+fn render(st: &Station, from: &str, to: &str, out: &std::path::Path) -> String {
+    let o = st.run(&["render", "--from", from, "--to", to, "--out", out.to_str().unwrap(), "--profile", "virtual"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), common::stderr(&o));
+    std::fs::read_to_string(out.join("cues.csv")).unwrap()
+}
+
+fn channels(path: &std::path::Path) -> Vec<Vec<i16>> {
+    let mut r = hound::WavReader::open(path).unwrap();
+    let spec = r.spec();
+    assert_eq!((spec.channels, spec.sample_rate, spec.bits_per_sample), (8, 48_000, 16));
+    let all: Vec<i16> = r.samples::<i16>().map(Result::unwrap).collect();
+    (0..8).map(|c| all.iter().skip(c).step_by(8).copied().collect()).collect()
+}
+
+#[test]
+fn a_cue_lands_on_its_exact_sample_on_its_village_channel_only() {
+    let st = station();
+    let out = tempfile::tempdir().unwrap();
+    let csv = render(&st, "2026-12-01T06:59:59", "2026-12-01T07:00:02", out.path());
+    let ch = channels(&out.path().join("rec.wav"));
+    assert_eq!(ch[2].len(), 3 * 48_000);
+    // nanjie is wired to rec:3 in the virtual profile.
+    let onset = ch[2].iter().position(|s| *s != 0).expect("the notice is heard");
+    assert_eq!(onset, 48_000, "07:00:00 is one second into the window");
+    for (i, c) in ch.iter().enumerate() {
+        if i != 2 {
+            assert!(c.iter().all(|s| *s == 0), "channel {} must be silent", i + 1);
+        }
+    }
+    // Level after the 30 ms fade-in: 0.25 × the loudness gain (the clip is at −15.05 LUFS...).
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 2, "{csv}");
+    let f: Vec<&str> = lines[1].split(',').collect();
+    assert_eq!(&f[1..3], ["nanjie", "nanjie"]);
+    assert_eq!(f[4], "cmn");
+    assert_eq!(f[5], "scheduled");
+    assert_eq!(f[6], "2026-12-01T07:00:00+08:00");
+    assert_eq!(f[7], "48000");
+    assert_eq!(f[8], (48_000 + 24_000).to_string());
+    assert_eq!(f[9], "played");
+    assert_eq!(f[11], "seven");
+    // The notice ends with a fade: the last sample before the end is near zero, then silence.
+    assert!(ch[2][48_000 + 23_999].abs() < 100);
+    assert!(ch[2][48_000 + 24_000..].iter().all(|s| *s == 0));
+}
+
+#[test]
+fn a_chime_precedes_the_notice_and_the_csv_says_so() {
+    let st = station();
+    let out = tempfile::tempdir().unwrap();
+    let csv = render(&st, "2026-12-01T07:59:59", "2026-12-01T08:00:02", out.path());
+    let line = csv.lines().nth(1).unwrap();
+    let f: Vec<&str> = line.split(',').collect();
+    assert_eq!(f[7], "48000");
+    assert_eq!(f[8], (48_000 + 12_000 + 24_000).to_string(), "chime 0.25 s + notice 0.5 s");
+    assert!(!f[10].is_empty(), "chime clip named: {line}");
+    let ch = channels(&out.path().join("rec.wav"));
+    // During the chime the signal swings both ways; during the notice it is a positive level.
+    assert!(ch[2][48_000 + 3_000..48_000 + 9_000].iter().any(|s| *s < -1000));
+    assert!(ch[2][48_000 + 12_000 + 3_000..48_000 + 12_000 + 20_000].iter().all(|s| *s > 1000));
+}
+
+#[test]
+fn two_renders_of_the_same_window_are_bit_identical() {
+    let st = Station::new(true);
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    render(&st, "2026-12-01T11:29:50", "2026-12-01T11:30:40", a.path());
+    render(&st, "2026-12-01T11:29:50", "2026-12-01T11:30:40", b.path());
+    for f in ["rec.wav", "cues.csv"] {
+        assert_eq!(std::fs::read(a.path().join(f)).unwrap(), std::fs::read(b.path().join(f)).unwrap(), "{f} differs");
+    }
+}
+
+#[test]
+fn the_demo_noon_programme_reaches_only_the_township_it_targets() {
+    let st = Station::new(true);
+    let out = tempfile::tempdir().unwrap();
+    let csv = render(&st, "2026-12-01T11:29:50", "2026-12-01T11:30:40", out.path());
+    let villages: Vec<&str> = csv.lines().skip(1).map(|l| l.split(',').nth(1).unwrap()).collect();
+    assert_eq!(villages, ["shiqiao", "liutang", "huangni", "xiabei", "shiqiao", "liutang", "huangni", "xiabei"]);
+    assert!(csv.lines().skip(1).all(|l| l.contains(",played,")), "{csv}");
+    let ch = channels(&out.path().join("rec.wav"));
+    for (i, c) in ch.iter().enumerate() {
+        let heard = c.iter().any(|s| *s != 0);
+        assert_eq!(heard, i >= 4, "channel {} (石桥乡 is wired to rec:5..rec:8)", i + 1);
+        // Nothing ever exceeds the profile ceiling of −1 dBFS.
+        let ceiling = (32767.0 * 10f64.powf(-1.0 / 20.0)) as i16;
+        assert!(c.iter().all(|s| s.unsigned_abs() <= ceiling as u16));
+    }
+}
