@@ -117,7 +117,43 @@ fn the_demo_noon_programme_reaches_only_the_township_it_targets() {
         let heard = c.iter().any(|s| *s != 0);
         assert_eq!(heard, i >= 4, "channel {} (石桥乡 is wired to rec:5..rec:8)", i + 1);
         // Nothing ever exceeds the profile ceiling of −1 dBFS.
-        let ceiling = (32767.0 * 10f64.powf(-1.0 / 20.0)) as i16;
+        let ceiling = (32768.0 * 10f64.powf(-1.0 / 20.0)) as i16;
         assert!(c.iter().all(|s| s.unsigned_abs() <= ceiling as u16));
+    }
+}
+
+#[test]
+fn the_limiter_holds_when_eight_villages_play_loud_clips_at_once() {
+    // Every village turned up by 12 dB and a clip with high peaks (a quiet tone with sharp clicks,
+    // so loudness normalisation leaves its peaks near −1 dBTP) on all eight channels at the same
+    // instant: the clicks would reach +11 dBFS; no sample may pass the profile's −1 dBFS.
+    let st = station();
+    let dir = tempfile::tempdir().unwrap();
+    let loud = dir.path().join("loud.wav");
+    let wave: Vec<f64> = (0..48_000)
+        .map(|i| if i % 4_800 == 100 { 0.9 } else { 0.05 * (2.0 * std::f64::consts::PI * 1000.0 * f64::from(i) / 48_000.0).sin() })
+        .collect();
+    common::write_wav(&loud, &wave, 48_000, 1, 16, false);
+    let out = st.run(&["import", loud.to_str().unwrap(), "--language", "cmn", "--kind", "other", "--message", "loud", "--approve"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    let villages = std::fs::read_to_string(st.root().join("schedules/villages.yaml")).unwrap();
+    let villages = villages.replace("    languages: [", "    volume_db: {\"00:00\": 12}\n    languages: [");
+    let villages = villages.replace("    volume_db: {\"06:30\": -6, \"08:00\": 0, \"20:00\": -6}\n", "");
+    std::fs::write(st.root().join("schedules/villages.yaml"), villages).unwrap();
+    std::fs::write(
+        st.root().join("schedules/test.yaml"),
+        "playlists:\n  p: {items: [loud]}\nslots:\n  - {name: all, cron: \"0 10 * * *\", playlist: p, targets: {all: true}}\n",
+    )
+    .unwrap();
+    let rendered = tempfile::tempdir().unwrap();
+    let csv = render(&st, "2026-12-01T09:59:59", "2026-12-01T10:00:02", rendered.path());
+    assert_eq!(csv.lines().count(), 9, "{csv}");
+    // Integer outputs scale by 2^15 (see output/sample.rs): −1 dBFS is 29204.9.
+    let ceiling = (32768.0 * 10f64.powf(-1.0 / 20.0)).floor() as u16;
+    let ch = channels(&rendered.path().join("rec.wav"));
+    for (i, c) in ch.iter().enumerate() {
+        let peak = c.iter().map(|s| s.unsigned_abs()).max().unwrap();
+        assert!(peak <= ceiling, "channel {}: peak {peak} > ceiling {ceiling}", i + 1);
+        assert!(u32::from(peak) > u32::from(ceiling) * 9 / 10, "channel {}: the clip should be loud, peak {peak}", i + 1);
     }
 }

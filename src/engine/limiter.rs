@@ -16,6 +16,8 @@ impl Limiter {
     /// A limiter holding samples at or below `ceiling` (linear, e.g. 0.891 for −1 dBFS) at `rate` Hz.
     pub fn new(ceiling: f32, rate: u32) -> Self {
         let per_ms = rate as f32 / 1000.0;
+        // One 16-bit step of margin, so rounding to integer formats cannot land above the ceiling.
+        let ceiling = ceiling - 1.0 / 32_768.0;
         Self {
             ceiling,
             threshold: ceiling * 0.891, // 1 dB below
