@@ -44,15 +44,21 @@ pub trait Sink: Send {
     /// WAV and null sinks never wait.
     fn write(&mut self, interleaved: &[f32]) -> Result<(), OutputError>;
 
-    /// True for sinks paced by hardware (devices).
-    fn is_realtime(&self) -> bool;
+    /// True for sinks paced by hardware (devices). Default: false.
+    fn is_realtime(&self) -> bool {
+        false
+    }
 
-    /// Whether the output is currently playing.
-    fn health(&self) -> Health;
+    /// Whether the output is currently playing. Default: always healthy.
+    fn health(&self) -> Health {
+        Health::Healthy
+    }
 
     /// Device periods where the ring ran dry after playback had started (the callback filled
-    /// silence), plus xruns the sound system reported. Always 0 for WAV and null sinks.
-    fn underruns(&self) -> u64;
+    /// silence), plus xruns the sound system reported. Default (WAV and null sinks): 0.
+    fn underruns(&self) -> u64 {
+        0
+    }
 
     /// Flushes and closes: finalizes WAV headers; for devices, waits until what was written has
     /// been handed to the card (bounded by the ring's duration + 1 s), then stops the stream.

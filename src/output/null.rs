@@ -1,6 +1,6 @@
 //! The null sink: discards everything, never waits, counts frames.
 
-use super::{Health, OutputError, Sink, whole_frames};
+use super::{OutputError, Sink, whole_frames};
 use crate::config::Output;
 
 /// Discards audio; keeps count of the frames it was given.
@@ -32,17 +32,6 @@ impl Sink for NullSink {
         Ok(())
     }
 
-    fn is_realtime(&self) -> bool {
-        false
-    }
-
-    fn health(&self) -> Health {
-        Health::Healthy
-    }
-
-    fn underruns(&self) -> u64 {
-        0
-    }
 
     fn finish(self: Box<Self>) -> Result<(), OutputError> {
         tracing::debug!(output = %self.spec.name, frames = self.frames, "null output finished");

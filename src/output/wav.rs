@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, TimeDelta, TimeZone, Timelike, Utc};
 
 use super::sample::{to_f32, to_i16, to_i24, to_i32};
-use super::{Health, OutputError, Sink, whole_frames};
+use super::{OutputError, Sink, whole_frames};
 use crate::config::{Output, SampleFormat};
 
 const NANOS_PER_SEC: u128 = 1_000_000_000;
@@ -204,17 +204,6 @@ impl<Tz: TimeZone + Send + 'static> Sink for WavSink<Tz> {
         Ok(())
     }
 
-    fn is_realtime(&self) -> bool {
-        false
-    }
-
-    fn health(&self) -> Health {
-        Health::Healthy
-    }
-
-    fn underruns(&self) -> u64 {
-        0
-    }
 
     fn finish(mut self: Box<Self>) -> Result<(), OutputError> {
         if let Some(f) = self.file.take() {
