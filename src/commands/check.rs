@@ -40,11 +40,7 @@ pub fn summary(plan: &Plan, clips: usize, approved: usize) -> String {
     let tz = plan.station.timezone;
     let now = chrono::Utc::now().with_timezone(&tz);
     let townships: BTreeSet<&str> = plan.villages.iter().map(|v| v.township.as_str()).collect();
-    let next = plan
-        .slots
-        .iter()
-        .filter_map(|s| s.next_after(tz, now).map(|t| (t, s)))
-        .min_by_key(|(t, _)| *t);
+    let next = plan.slots.iter().filter_map(|s| s.next_after(tz, now).map(|t| (t, s))).min_by_key(|(t, _)| *t);
     let next = match next {
         Some((t, s)) => format!(
             "next cue {} ({}) {} → {} village{}",

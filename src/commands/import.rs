@@ -55,7 +55,13 @@ pub fn expand(inputs: &[PathBuf]) -> Vec<PathBuf> {
 
 /// Imports each file; prints one line (or one JSON object) per file. Returns true when every file
 /// was imported or already present.
-pub fn run(paths: &Paths, inputs: &[PathBuf], tags: &Tags, as_json: bool, out: &mut dyn Write) -> std::io::Result<bool> {
+pub fn run(
+    paths: &Paths,
+    inputs: &[PathBuf],
+    tags: &Tags,
+    as_json: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<bool> {
     let station = match config::load_station(&paths.layout) {
         Ok(s) => s,
         Err(problems) => {

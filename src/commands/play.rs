@@ -67,24 +67,32 @@ pub fn run(
     writeln!(
         out,
         "playing {} “{}” [{}] on {} {} (zone {} → {}) at {} priority, gain {:+.1} dB",
-        meta.id, meta.title, meta.language, v.id, v.name, v.zone, wiring.join(", "), priority, gain.0
+        meta.id,
+        meta.title,
+        meta.language,
+        v.id,
+        v.name,
+        v.zone,
+        wiring.join(", "),
+        priority,
+        gain.0
     )?;
     let running = playout::start(&plan.profile, &EngineConfig::default(), sinks, LEAD)?;
     let id = CueId(1);
-    running.handle.cue(
-        CueCommand { id, zone: v.zone.clone(), audio, gain, chime: None, priority, start: 0 },
-        None,
-    );
+    running.handle.cue(CueCommand { id, zone: v.zone.clone(), audio, gain, chime: None, priority, start: 0 }, None);
     let limit = Duration::from_secs_f64(meta.duration_s + 10.0);
     let deadline = std::time::Instant::now() + limit;
     let mut ok = false;
     while let Ok(ev) = running.events.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())) {
         match ev {
-            PlayoutEvent::Cue { event, .. } if matches!(event.kind, EventKind::Ended(c) | EventKind::Stopped(c) if c == id) => {
+            PlayoutEvent::Cue { event, .. } if matches!(event.kind, EventKind::Ended(c) | EventKind::Stopped(c) if c == id) =>
+            {
                 ok = true;
                 break;
             }
-            PlayoutEvent::OutputDegraded { output, reason } => writeln!(out, "warning: output `{output}` stopped: {reason}")?,
+            PlayoutEvent::OutputDegraded { output, reason } => {
+                writeln!(out, "warning: output `{output}` stopped: {reason}")?
+            }
             PlayoutEvent::OutputRecovered { output } => writeln!(out, "output `{output}` plays again")?,
             PlayoutEvent::Refused { why, .. } => {
                 writeln!(out, "{why}")?;
@@ -98,7 +106,11 @@ pub fn run(
         writeln!(out, "done: {:.1} s played", meta.duration_s)?;
         for o in &plan.profile.outputs {
             if matches!(o.kind, OutputKind::Wav { .. }) {
-                writeln!(out, "recorded to {}", paths.state.join("recordings").join(format!("play-{}.wav", o.name)).display())?;
+                writeln!(
+                    out,
+                    "recorded to {}",
+                    paths.state.join("recordings").join(format!("play-{}.wav", o.name)).display()
+                )?;
             }
         }
     } else {

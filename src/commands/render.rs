@@ -15,7 +15,7 @@ use crate::domain::{ClipId, CueId};
 use crate::engine::{CueCommand, ENGINE_RATE, Engine, EngineConfig, Event, EventKind};
 use crate::library::Library;
 use crate::output;
-use crate::scheduler::{self, ClipIndex, PlaylistState, Planned};
+use crate::scheduler::{self, ClipIndex, Planned, PlaylistState};
 
 /// Frames rendered per engine call.
 const BLOCK: usize = 4800;
@@ -55,8 +55,8 @@ impl<'a> AudioCache<'a> {
             return Ok(a.clone());
         }
         let path = self.library.canonical_path(id);
-        let mut r = hound::WavReader::open(&path)
-            .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
+        let mut r =
+            hound::WavReader::open(&path).map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
         let samples: Result<Vec<f32>, _> = r.samples::<f32>().collect();
         let audio: Arc<[f32]> = samples.map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?.into();
         self.loaded.insert(id.clone(), audio.clone());

@@ -54,10 +54,9 @@ pub(super) fn profile(name: &str, file: &Path, text: &str, problems: &mut Proble
                 None | Some("run") => Some(OutputKind::Wav { hourly: false }),
                 Some("hour") => Some(OutputKind::Wav { hourly: true }),
                 Some(other) => {
-                    problems.push(at.at(
-                        yaml_path!["outputs", i, "split"],
-                        format!("split `{other}` is not `run` or `hour`"),
-                    ));
+                    problems.push(
+                        at.at(yaml_path!["outputs", i, "split"], format!("split `{other}` is not `run` or `hour`")),
+                    );
                     None
                 }
             },
@@ -87,7 +86,8 @@ pub(super) fn profile(name: &str, file: &Path, text: &str, problems: &mut Proble
             }
         };
         if !(8_000..=192_000).contains(&o.rate) {
-            problems.push(at.at(yaml_path!["outputs", i, "rate"], format!("rate {} Hz is outside 8000..192000", o.rate)));
+            problems
+                .push(at.at(yaml_path!["outputs", i, "rate"], format!("rate {} Hz is outside 8000..192000", o.rate)));
         }
         if o.channels == 0 || o.channels > MAX_CHANNELS {
             problems.push(at.at(
@@ -105,18 +105,13 @@ pub(super) fn profile(name: &str, file: &Path, text: &str, problems: &mut Proble
 
     // A channel reference: `output:N`, N from 1.
     let parse_channel = |s: &str| -> Result<(usize, u16), String> {
-        let (o, n) = s
-            .rsplit_once(':')
-            .ok_or_else(|| format!("`{s}` is not a channel: write output:N, e.g. rec:1"))?;
-        let oi = outputs
-            .iter()
-            .position(|x| x.name.as_str() == o)
-            .ok_or_else(|| {
-                format!(
-                    "no output named `{o}` (outputs: {})",
-                    outputs.iter().map(|x| x.name.as_str()).collect::<Vec<_>>().join(", ")
-                )
-            })?;
+        let (o, n) = s.rsplit_once(':').ok_or_else(|| format!("`{s}` is not a channel: write output:N, e.g. rec:1"))?;
+        let oi = outputs.iter().position(|x| x.name.as_str() == o).ok_or_else(|| {
+            format!(
+                "no output named `{o}` (outputs: {})",
+                outputs.iter().map(|x| x.name.as_str()).collect::<Vec<_>>().join(", ")
+            )
+        })?;
         let n: u16 = n.parse().map_err(|_| format!("`{s}`: channel number must be 1 or more"))?;
         if n == 0 || n > outputs[oi].channels {
             return Err(format!("`{s}`: output `{o}` has channels 1..{}", outputs[oi].channels));
@@ -130,7 +125,9 @@ pub(super) fn profile(name: &str, file: &Path, text: &str, problems: &mut Proble
             Ok(c) if (-60.0..=12.0).contains(db) => {
                 trims.insert(c, GainDb(*db));
             }
-            Ok(_) => problems.push(at.at(yaml_path!["trim_db", k.as_str()], format!("trim {db} dB is outside -60..+12"))),
+            Ok(_) => {
+                problems.push(at.at(yaml_path!["trim_db", k.as_str()], format!("trim {db} dB is outside -60..+12")))
+            }
             Err(e) => problems.push(at.at_key(yaml_path!["trim_db", k.as_str()], e)),
         }
     }
@@ -154,7 +151,8 @@ pub(super) fn profile(name: &str, file: &Path, text: &str, problems: &mut Proble
             match parse_channel(c) {
                 Ok(key) => {
                     if !mine.insert(key) {
-                        problems.push(at.at(yaml_path!["zones", z.as_str(), j], format!("channel `{c}` is listed twice")));
+                        problems
+                            .push(at.at(yaml_path!["zones", z.as_str(), j], format!("channel `{c}` is listed twice")));
                     } else if let Some(other) = fed_by.insert(key, z.clone()) {
                         problems.push(at.at(
                             yaml_path!["zones", z.as_str(), j],
@@ -173,10 +171,9 @@ pub(super) fn profile(name: &str, file: &Path, text: &str, problems: &mut Proble
         zones.insert(zid, refs);
     }
     if !(-20.0..=0.0).contains(&f.max_level_dbfs) {
-        problems.push(at.at(
-            yaml_path!["max_level_dbfs"],
-            format!("max_level_dbfs {} is outside -20..0", f.max_level_dbfs),
-        ));
+        problems.push(
+            at.at(yaml_path!["max_level_dbfs"], format!("max_level_dbfs {} is outside -20..0", f.max_level_dbfs)),
+        );
     }
 
     (problems.len() == before).then(|| Profile {

@@ -38,11 +38,7 @@ impl Schedule {
         }
     }
 
-    pub fn resolve(
-        &self,
-        ctx: &Context<'_>,
-        problems: &mut Problems,
-    ) -> (BTreeMap<PlaylistId, Playlist>, Vec<Slot>) {
+    pub fn resolve(&self, ctx: &Context<'_>, problems: &mut Problems) -> (BTreeMap<PlaylistId, Playlist>, Vec<Slot>) {
         let mut playlists = BTreeMap::new();
         let mut defined_in: BTreeMap<String, PathBuf> = BTreeMap::new();
         for (file, f, doc) in &self.files {
@@ -69,7 +65,10 @@ impl Schedule {
                 if let Some(first) = slot_names.insert(name.clone(), file.clone()) {
                     problems.push(at.at(
                         yaml_path!["slots", i],
-                        format!("slot name `{name}` is already used in {}; give each slot its own `name:`", first.display()),
+                        format!(
+                            "slot name `{name}` is already used in {}; give each slot its own `name:`",
+                            first.display()
+                        ),
                     ));
                 }
                 if let Some(slot) = slot(&at, i, s, &defined_in, ctx, problems) {
@@ -81,17 +80,22 @@ impl Schedule {
     }
 }
 
-fn check_item(at: &At<'_>, path: &[yaml::Seg<'_>], text: &str, ctx: &Context<'_>, problems: &mut Problems) -> Option<ItemRef> {
+fn check_item(
+    at: &At<'_>,
+    path: &[yaml::Seg<'_>],
+    text: &str,
+    ctx: &Context<'_>,
+    problems: &mut Problems,
+) -> Option<ItemRef> {
     match item_ref(text) {
         Ok(ItemRef::Clip(c)) if !ctx.catalog.clips.contains(&c) => {
             problems.push(at.at(path, format!("no clip `{c}` in audio-library")));
             None
         }
         Ok(ItemRef::Message(m)) if !ctx.catalog.messages.contains_key(&m) => {
-            problems.push(at.at(
-                path,
-                format!("message `{m}` has no clip in audio-library (import one with --message {m})"),
-            ));
+            problems.push(
+                at.at(path, format!("message `{m}` has no clip in audio-library (import one with --message {m})")),
+            );
             None
         }
         Ok(r) => Some(r),
@@ -110,9 +114,8 @@ fn playlist(
     problems: &mut Problems,
 ) -> Option<Playlist> {
     let before = problems.len();
-    let id = PlaylistId::new(name)
-        .map_err(|e| problems.push(at.at_key(yaml_path!["playlists", name], e.to_string())))
-        .ok();
+    let id =
+        PlaylistId::new(name).map_err(|e| problems.push(at.at_key(yaml_path!["playlists", name], e.to_string()))).ok();
     let mode = match p.mode.as_str() {
         "in-order" => Some(PlaylistMode::InOrder),
         "rotate" => Some(PlaylistMode::Rotate),
@@ -165,9 +168,8 @@ fn slot(
     problems: &mut Problems,
 ) -> Option<Slot> {
     let before = problems.len();
-    let cron = CronRule::parse(&s.cron)
-        .map_err(|e| problems.push(at.at(yaml_path!["slots", i, "cron"], e.to_string())))
-        .ok();
+    let cron =
+        CronRule::parse(&s.cron).map_err(|e| problems.push(at.at(yaml_path!["slots", i, "cron"], e.to_string()))).ok();
     let from = date(at, yaml_path!["slots", i, "from"], &s.from, problems);
     let until = date(at, yaml_path!["slots", i, "until"], &s.until, problems);
     if let (Some(a), Some(b)) = (from, until)
@@ -221,10 +223,9 @@ fn slot(
         && matches!(s.chime, Some(Chime::Flag(true)))
         && !ctx.catalog.messages.contains_key(m)
     {
-        problems.push(at.at(
-            yaml_path!["slots", i, "chime"],
-            format!("the station chime `{m}` has no clip in audio-library"),
-        ));
+        problems.push(
+            at.at(yaml_path!["slots", i, "chime"], format!("the station chime `{m}` has no clip in audio-library")),
+        );
     }
 
     let priority = match s.priority.as_deref() {
@@ -250,13 +251,16 @@ fn slot(
         None | Some("skip") => QuietRule::Skip,
         Some("defer") => QuietRule::Defer,
         Some(other) => {
-            problems.push(at.at(yaml_path!["slots", i, "in_quiet_hours"], format!("`{other}` is not `skip` or `defer`")));
+            problems
+                .push(at.at(yaml_path!["slots", i, "in_quiet_hours"], format!("`{other}` is not `skip` or `defer`")));
             QuietRule::Skip
         }
     };
     let grace_minutes = s.grace_minutes.unwrap_or(5.0);
     if !(0.0..=24.0 * 60.0).contains(&grace_minutes) {
-        problems.push(at.at(yaml_path!["slots", i, "grace_minutes"], format!("grace {grace_minutes} min is outside 0..1440")));
+        problems.push(
+            at.at(yaml_path!["slots", i, "grace_minutes"], format!("grace {grace_minutes} min is outside 0..1440")),
+        );
     }
 
     (problems.len() == before).then(|| Slot {
@@ -274,7 +278,13 @@ fn slot(
     })
 }
 
-fn targets(at: &At<'_>, i: usize, s: &super::files::SlotFile, villages: &[Village], problems: &mut Problems) -> Vec<VillageId> {
+fn targets(
+    at: &At<'_>,
+    i: usize,
+    s: &super::files::SlotFile,
+    villages: &[Village],
+    problems: &mut Problems,
+) -> Vec<VillageId> {
     let t = &s.targets;
     let mut chosen: BTreeSet<&VillageId> = BTreeSet::new();
     if t.all {
@@ -285,7 +295,9 @@ fn targets(at: &At<'_>, i: usize, s: &super::files::SlotFile, villages: &[Villag
             Some(x) => {
                 chosen.insert(&x.id);
             }
-            None => problems.push(at.at(yaml_path!["slots", i, "targets", "villages", j], format!("unknown village `{v}`"))),
+            None => {
+                problems.push(at.at(yaml_path!["slots", i, "targets", "villages", j], format!("unknown village `{v}`")))
+            }
         }
     }
     for (j, name) in t.townships.iter().enumerate() {
@@ -309,7 +321,12 @@ fn targets(at: &At<'_>, i: usize, s: &super::files::SlotFile, villages: &[Villag
             chosen.insert(&v.id);
         }
         if !any {
-            problems.push(at.at(yaml_path!["slots", i, "targets", "grids", j], format!("unknown grid `{g}`: no village lists it")));
+            problems.push(
+                at.at(
+                    yaml_path!["slots", i, "targets", "grids", j],
+                    format!("unknown grid `{g}`: no village lists it"),
+                ),
+            );
         }
     }
     if !t.all && t.villages.is_empty() && t.townships.is_empty() && t.grids.is_empty() {

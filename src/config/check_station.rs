@@ -107,9 +107,8 @@ pub(super) fn station(file: &Path, text: &str, problems: &mut Problems) -> Optio
             format!("max_clip_minutes must be between 0 and 1440, not {}", f.max_clip_minutes),
         ));
     }
-    let chime = f.chime.as_deref().and_then(|c| {
-        item_ref(c).map_err(|e| problems.push(at.at(yaml_path!["chime"], e))).ok()
-    });
+    let chime =
+        f.chime.as_deref().and_then(|c| item_ref(c).map_err(|e| problems.push(at.at(yaml_path!["chime"], e))).ok());
     if f.hardware_profile.is_empty() || f.hardware_profile.contains(['/', '\\']) {
         problems.push(at.at(yaml_path!["hardware_profile"], "hardware_profile is a file stem such as `default`"));
     }
@@ -213,7 +212,9 @@ pub(super) fn villages(
             }
         }
         if v.languages.is_empty() {
-            problems.push(at.at(yaml_path!["villages", i, "languages"], "list the village's languages, most understood first"));
+            problems.push(
+                at.at(yaml_path!["villages", i, "languages"], "list the village's languages, most understood first"),
+            );
         }
         let quiet_hours = quiet_hours(&at, i, &v.quiet_hours, problems);
         let mut volume = Vec::new();
@@ -260,7 +261,10 @@ fn quiet_hours(at: &At<'_>, i: usize, q: &QuietHoursFile, problems: &mut Problem
                     if let Some((k, other)) = out.iter().find(|(_, o)| o.overlaps(win)) {
                         problems.push(at.at(
                             &path,
-                            format!("quiet hours {win} overlap {other} (entry {} of {key}); merge them into one window", k + 1),
+                            format!(
+                                "quiet hours {win} overlap {other} (entry {} of {key}); merge them into one window",
+                                k + 1
+                            ),
                         ));
                     }
                     out.push((j, win));

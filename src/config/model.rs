@@ -8,8 +8,8 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 
 use crate::domain::{
-    ClipId, CronRule, DailyWindow, DayKind, GainDb, Language, MessageId, OutputName, PlaylistId,
-    Priority, TimeOfDay, VillageId, ZoneId,
+    ClipId, CronRule, DailyWindow, DayKind, GainDb, Language, MessageId, OutputName, PlaylistId, Priority, TimeOfDay,
+    VillageId, ZoneId,
 };
 
 /// Station-wide settings from `schedules/station.yaml`.
@@ -79,12 +79,7 @@ pub struct Village {
 impl Village {
     /// The village gain at minute-of-day `t`.
     pub fn volume_at(&self, t: TimeOfDay) -> GainDb {
-        self.volume
-            .iter()
-            .rev()
-            .find(|(from, _)| *from <= t)
-            .or(self.volume.last())
-            .map_or(GainDb::UNITY, |(_, g)| *g)
+        self.volume.iter().rev().find(|(from, _)| *from <= t).or(self.volume.last()).map_or(GainDb::UNITY, |(_, g)| *g)
     }
 }
 

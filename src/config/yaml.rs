@@ -70,9 +70,7 @@ impl Doc {
         let Some(mut node) = self.root.as_ref() else { return (1, 1) };
         for seg in path {
             let next = match (seg, &node.kind) {
-                (Seg::Key(k), NodeKind::Map(entries)) => {
-                    entries.iter().find(|(key, _, _)| key == k).map(|(_, _, v)| v)
-                }
+                (Seg::Key(k), NodeKind::Map(entries)) => entries.iter().find(|(key, _, _)| key == k).map(|(_, _, v)| v),
                 (Seg::Index(i), NodeKind::Seq(items)) => items.get(*i),
                 _ => None,
             };

@@ -44,9 +44,10 @@ impl fmt::Display for ClipKind {
 impl std::str::FromStr for ClipKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        ClipKind::ALL.into_iter().find(|k| k.name() == s).ok_or_else(|| {
-            format!("`{s}` is not a clip kind (one of: notice, song, clapper-talk, chime, other)")
-        })
+        ClipKind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| format!("`{s}` is not a clip kind (one of: notice, song, clapper-talk, chime, other)"))
     }
 }
 

@@ -9,7 +9,9 @@ pub enum IdError {
     #[error("an id may not be empty")]
     Empty,
     /// The string has a character outside `a-z 0-9 - _`, or does not start with a letter or digit.
-    #[error("`{0}` is not a valid id: use lower-case ascii letters, digits, `-` and `_`, starting with a letter or digit")]
+    #[error(
+        "`{0}` is not a valid id: use lower-case ascii letters, digits, `-` and `_`, starting with a letter or digit"
+    )]
     NotSlug(String),
     /// The string is not a clip id (16 lower-case hex digits).
     #[error("`{0}` is not a clip id (16 lower-case hex digits)")]
@@ -23,9 +25,7 @@ fn check_slug(s: &str) -> Result<(), IdError> {
         Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit() => {}
         Some(_) => return Err(IdError::NotSlug(s.to_owned())),
     }
-    if s.len() > 64
-        || !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-    {
+    if s.len() > 64 || !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_') {
         return Err(IdError::NotSlug(s.to_owned()));
     }
     Ok(())

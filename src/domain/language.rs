@@ -4,7 +4,9 @@ use std::fmt;
 
 /// Why a string is not a language tag.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a language tag: write an ISO 639-3 code (three lower-case letters, e.g. `cmn`), optionally followed by `-variety` (e.g. `cdo-yongtai`)")]
+#[error(
+    "`{0}` is not a language tag: write an ISO 639-3 code (three lower-case letters, e.g. `cmn`), optionally followed by `-variety` (e.g. `cdo-yongtai`)"
+)]
 pub struct LanguageError(pub String);
 
 /// A language or dialect a clip is spoken in, e.g. `cmn` (Mandarin) or `cdo-yongtai` (Yongtai Min Dong).
@@ -16,17 +18,10 @@ impl Language {
     /// Checks the shape `xxx(-variety)*`, with lower-case ascii letters and digits in varieties.
     pub fn new(s: &str) -> Result<Self, LanguageError> {
         let mut parts = s.split('-');
-        let base_ok = parts
-            .next()
-            .is_some_and(|b| b.len() == 3 && b.bytes().all(|c| c.is_ascii_lowercase()));
-        let rest_ok = parts.all(|p| {
-            (2..=16).contains(&p.len()) && p.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        });
-        if base_ok && rest_ok {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err(LanguageError(s.to_owned()))
-        }
+        let base_ok = parts.next().is_some_and(|b| b.len() == 3 && b.bytes().all(|c| c.is_ascii_lowercase()));
+        let rest_ok = parts
+            .all(|p| (2..=16).contains(&p.len()) && p.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+        if base_ok && rest_ok { Ok(Self(s.to_owned())) } else { Err(LanguageError(s.to_owned())) }
     }
 
     /// The tag as written.

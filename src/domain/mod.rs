@@ -17,4 +17,4 @@ pub use gain::GainDb;
 pub use ids::{ClipId, IdError, MessageId, OutputName, PlaylistId, VillageId, ZoneId};
 pub use language::{Language, LanguageError};
 pub use priority::Priority;
-pub use time::{CronRule, DayKind, DailyWindow, TimeError, TimeOfDay};
+pub use time::{CronRule, DailyWindow, DayKind, TimeError, TimeOfDay};

@@ -63,8 +63,7 @@ impl TimeOfDay {
         if self.minutes >= 1440 {
             NaiveTime::from_hms_milli_opt(23, 59, 59, 999).expect("valid time")
         } else {
-            NaiveTime::from_hms_opt(u32::from(self.minutes / 60), u32::from(self.minutes % 60), 0)
-                .expect("valid time")
+            NaiveTime::from_hms_opt(u32::from(self.minutes / 60), u32::from(self.minutes % 60), 0).expect("valid time")
         }
     }
 }
@@ -104,11 +103,7 @@ impl DailyWindow {
 
     /// True when minute-of-day `t` lies inside the window.
     pub fn contains(self, t: TimeOfDay) -> bool {
-        if self.wraps() {
-            t >= self.start || t < self.end
-        } else {
-            t >= self.start && t < self.end
-        }
+        if self.wraps() { t >= self.start || t < self.end } else { t >= self.start && t < self.end }
     }
 
     /// The minute ranges `[a, b)` within one day that the window covers (two when it wraps).
@@ -122,9 +117,7 @@ impl DailyWindow {
 
     /// True when the two windows share at least one minute.
     pub fn overlaps(self, other: DailyWindow) -> bool {
-        self.minute_ranges()
-            .iter()
-            .any(|&(a, b)| other.minute_ranges().iter().any(|&(c, d)| a < d && c < b))
+        self.minute_ranges().iter().any(|&(a, b)| other.minute_ranges().iter().any(|&(c, d)| a < d && c < b))
     }
 }
 

@@ -141,7 +141,8 @@ impl Engine {
                 touched: vec![false; usize::from(o.channels)],
                 buf: Vec::new(),
                 limiters: vec![Limiter::new(ceiling, ENGINE_RATE); usize::from(o.channels)],
-                resampler: (o.rate != ENGINE_RATE).then(|| OutputResampler::new(ENGINE_RATE, o.rate, usize::from(o.channels))),
+                resampler: (o.rate != ENGINE_RATE)
+                    .then(|| OutputResampler::new(ENGINE_RATE, o.rate, usize::from(o.channels))),
                 ready: Vec::new(),
             })
             .collect();

@@ -41,7 +41,15 @@ fn dc(amp: f32, secs: f32) -> Arc<[f32]> {
 }
 
 fn cue(id: u64, zone: &str, audio: Arc<[f32]>, priority: Priority, start: u64) -> CueCommand {
-    CueCommand { id: CueId(id), zone: ZoneId::new(zone).unwrap(), audio, gain: GainDb::UNITY, chime: None, priority, start }
+    CueCommand {
+        id: CueId(id),
+        zone: ZoneId::new(zone).unwrap(),
+        audio,
+        gain: GainDb::UNITY,
+        chime: None,
+        priority,
+        start,
+    }
 }
 
 /// Renders `secs` seconds in blocks of `block`, returning output 0 interleaved.

@@ -179,11 +179,7 @@ impl Zone {
     }
 
     fn audible(&mut self) -> impl Iterator<Item = &mut Item> {
-        self.current
-            .iter_mut()
-            .flatten()
-            .filter(|it| it.started && !it.paused)
-            .chain(self.stopping.iter_mut())
+        self.current.iter_mut().flatten().filter(|it| it.started && !it.paused).chain(self.stopping.iter_mut())
     }
 
     /// Renders `out.len()` samples starting at sample `now` (mono, overwriting `out`).

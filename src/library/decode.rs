@@ -63,22 +63,16 @@ impl Source {
                 other => Refusal::Corrupt { at_s: 0.0, detail: other.to_string() },
             })?;
         let track = format.default_track(TrackType::Audio).ok_or(Refusal::NoAudioTrack)?;
-        let params = track
-            .codec_params
-            .as_ref()
-            .and_then(|p| p.audio())
-            .ok_or(Refusal::NoAudioTrack)?
-            .clone();
+        let params = track.codec_params.as_ref().and_then(|p| p.audio()).ok_or(Refusal::NoAudioTrack)?.clone();
         let track_id = track.id;
         let expected_frames = track.num_frames;
         let decoder = symphonia::default::get_codecs()
             .make_audio_decoder(&params, &AudioDecoderOptions::default())
             .map_err(|_| Refusal::UnsupportedCodec(codec_name(&params)))?;
         let codec = decoder.codec_info().short_name.to_owned();
-        let sample_rate = params.sample_rate.ok_or_else(|| Refusal::Corrupt {
-            at_s: 0.0,
-            detail: "the file does not say its sample rate".into(),
-        })?;
+        let sample_rate = params
+            .sample_rate
+            .ok_or_else(|| Refusal::Corrupt { at_s: 0.0, detail: "the file does not say its sample rate".into() })?;
         let channels = params.channels.as_ref().map_or(0, |c| c.count()) as u16;
         Ok(Self {
             format,
@@ -162,10 +156,7 @@ impl Source {
 
     fn truncated(&self) -> Refusal {
         let rate = f64::from(self.info.sample_rate.max(1));
-        Refusal::Truncated {
-            got_s: self.position_s(),
-            expected_s: self.info.expected_frames.map(|f| f as f64 / rate),
-        }
+        Refusal::Truncated { got_s: self.position_s(), expected_s: self.info.expected_frames.map(|f| f as f64 / rate) }
     }
 }
 

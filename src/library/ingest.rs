@@ -93,7 +93,8 @@ pub(super) fn import(lib: &Library, req: &ImportRequest<'_>) -> Result<ImportOut
 
     // 2. Decode everything, measure, write the canonical copy.
     let limit_s = req.station.max_clip_duration.as_secs_f64();
-    let (info, frames, loudness) = transcode(&stage.path.join(&original_file), ext.as_deref(), &stage.path.join(CANONICAL), limit_s)?;
+    let (info, frames, loudness) =
+        transcode(&stage.path.join(&original_file), ext.as_deref(), &stage.path.join(CANONICAL), limit_s)?;
     if loudness.is_silent() {
         return Err(Refusal::Silent { lufs: loudness.integrated_lufs }.into());
     }
@@ -164,7 +165,12 @@ fn check_tags(req: &ImportRequest<'_>) -> Result<Tags, Refusal> {
 }
 
 /// Decodes `src` on a second thread while this one resamples, meters and writes `dst`.
-fn transcode(src: &Path, ext: Option<&str>, dst: &Path, limit_s: f64) -> Result<(SourceInfo, u64, Loudness), ImportError> {
+fn transcode(
+    src: &Path,
+    ext: Option<&str>,
+    dst: &Path,
+    limit_s: f64,
+) -> Result<(SourceInfo, u64, Loudness), ImportError> {
     let mut source = Source::open(src, ext)?;
     let info = source.info.clone();
     if let Some(expected) = info.expected_frames {
@@ -201,30 +207,31 @@ fn transcode(src: &Path, ext: Option<&str>, dst: &Path, limit_s: f64) -> Result<
         }
     })?;
     let (meter_tx, meter_rx) = mpsc::sync_channel::<std::sync::Arc<Vec<f32>>>(4);
-    let meter = std::thread::Builder::new().name("import-meter".into()).spawn(move || -> Result<Loudness, String> {
-        let mut meter = Meter::new(1, CANONICAL_RATE).map_err(|e| e.to_string())?;
-        let mut busy = std::time::Duration::ZERO;
-        // The start of the clip, kept for clips too short for one 400 ms gating block.
-        let mut head: Vec<f32> = Vec::new();
-        for chunk in meter_rx {
-            let t = std::time::Instant::now();
-            if head.len() < SHORT_CLIP_FRAMES {
-                head.extend_from_slice(&chunk[..chunk.len().min(SHORT_CLIP_FRAMES - head.len())]);
+    let meter =
+        std::thread::Builder::new().name("import-meter".into()).spawn(move || -> Result<Loudness, String> {
+            let mut meter = Meter::new(1, CANONICAL_RATE).map_err(|e| e.to_string())?;
+            let mut busy = std::time::Duration::ZERO;
+            // The start of the clip, kept for clips too short for one 400 ms gating block.
+            let mut head: Vec<f32> = Vec::new();
+            for chunk in meter_rx {
+                let t = std::time::Instant::now();
+                if head.len() < SHORT_CLIP_FRAMES {
+                    head.extend_from_slice(&chunk[..chunk.len().min(SHORT_CLIP_FRAMES - head.len())]);
+                }
+                meter.add(&chunk).map_err(|e| e.to_string())?;
+                busy += t.elapsed();
             }
-            meter.add(&chunk).map_err(|e| e.to_string())?;
-            busy += t.elapsed();
-        }
-        tracing::debug!(meter_s = busy.as_secs_f64(), "import: loudness measured");
-        let mut result = meter.result().map_err(|e| e.to_string())?;
-        if !head.is_empty() && head.len() < SHORT_CLIP_FRAMES {
-            // A beep or chime shorter than one gating block: measure it played back to back
-            // (the loudness of a repeated short sound is the loudness of the sound).
-            let looped: Vec<f32> = head.iter().copied().cycle().take(SHORT_CLIP_FRAMES * 2).collect();
-            let again = super::loudness::measure(&looped, 1, CANONICAL_RATE).map_err(|e| e.to_string())?;
-            result.integrated_lufs = again.integrated_lufs;
-        }
-        Ok(result)
-    })?;
+            tracing::debug!(meter_s = busy.as_secs_f64(), "import: loudness measured");
+            let mut result = meter.result().map_err(|e| e.to_string())?;
+            if !head.is_empty() && head.len() < SHORT_CLIP_FRAMES {
+                // A beep or chime shorter than one gating block: measure it played back to back
+                // (the loudness of a repeated short sound is the loudness of the sound).
+                let looped: Vec<f32> = head.iter().copied().cycle().take(SHORT_CLIP_FRAMES * 2).collect();
+                let again = super::loudness::measure(&looped, 1, CANONICAL_RATE).map_err(|e| e.to_string())?;
+                result.integrated_lufs = again.integrated_lufs;
+            }
+            Ok(result)
+        })?;
 
     let written = (|| -> Result<u64, ImportError> {
         let spec = hound::WavSpec {
@@ -233,8 +240,8 @@ fn transcode(src: &Path, ext: Option<&str>, dst: &Path, limit_s: f64) -> Result<
             bits_per_sample: 32,
             sample_format: hound::SampleFormat::Float,
         };
-        let mut wav = hound::WavWriter::new(BufWriter::with_capacity(1 << 20, File::create(dst)?), spec)
-            .map_err(hound_io)?;
+        let mut wav =
+            hound::WavWriter::new(BufWriter::with_capacity(1 << 20, File::create(dst)?), spec).map_err(hound_io)?;
         let mut resampler = MonoResampler::new(info.sample_rate, CANONICAL_RATE).map_err(io::Error::other)?;
         let mut frames = 0u64;
         let mut busy = std::time::Duration::ZERO;
@@ -267,15 +274,13 @@ fn transcode(src: &Path, ext: Option<&str>, dst: &Path, limit_s: f64) -> Result<
 
     drop(meter_tx); // ends the meter's input
     drop(rx); // unblocks the decoder if the writer stopped early
-    let decoded = decoder.join().unwrap_or_else(|_| {
-        Err(Refusal::Corrupt { at_s: 0.0, detail: "the decoder gave up on this file".into() })
-    });
+    let decoded = decoder
+        .join()
+        .unwrap_or_else(|_| Err(Refusal::Corrupt { at_s: 0.0, detail: "the decoder gave up on this file".into() }));
     decoded?; // a decode refusal explains a writer stop better than the writer's error
     let frames = written?;
-    let loudness = meter
-        .join()
-        .map_err(|_| io::Error::other("the loudness meter panicked"))?
-        .map_err(io::Error::other)?;
+    let loudness =
+        meter.join().map_err(|_| io::Error::other("the loudness meter panicked"))?.map_err(io::Error::other)?;
     if frames == 0 {
         return Err(Refusal::NoAudioTrack.into());
     }
@@ -363,7 +368,9 @@ impl Stage {
             Err(e) if e.raw_os_error() == Some(18) => {
                 // EXDEV: the state directory is on another file system. Copy into a hidden folder
                 // inside the library (same file system), then rename that.
-                let hidden = lib.dir().join(format!(".incoming-{}", self.path.file_name().and_then(|n| n.to_str()).unwrap_or("x")));
+                let hidden = lib
+                    .dir()
+                    .join(format!(".incoming-{}", self.path.file_name().and_then(|n| n.to_str()).unwrap_or("x")));
                 fs::create_dir_all(&hidden)?;
                 for entry in fs::read_dir(&self.path)? {
                     let entry = entry?;

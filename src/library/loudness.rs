@@ -51,8 +51,8 @@ impl Meter {
     /// A meter for `channels` interleaved channels at `rate` Hz, measuring integrated loudness and
     /// true peak.
     pub fn new(channels: u32, rate: u32) -> Result<Self, MeterError> {
-        let inner = EbuR128::new(channels, rate, Mode::I | Mode::TRUE_PEAK)
-            .map_err(|e| MeterError(format!("{e:?}")))?;
+        let inner =
+            EbuR128::new(channels, rate, Mode::I | Mode::TRUE_PEAK).map_err(|e| MeterError(format!("{e:?}")))?;
         Ok(Self { inner, channels })
     }
 

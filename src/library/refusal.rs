@@ -18,7 +18,9 @@ pub enum Refusal {
     #[error("the file has no audio track")]
     NoAudioTrack,
     /// Audio in a codec we do not decode.
-    #[error("the audio is encoded as {0}, which the station cannot play; convert it to MP3, FLAC, WAV, Ogg Vorbis or AAC")]
+    #[error(
+        "the audio is encoded as {0}, which the station cannot play; convert it to MP3, FLAC, WAV, Ogg Vorbis or AAC"
+    )]
     UnsupportedCodec(String),
     /// Breaks at some point.
     #[error("the file is damaged at {}: {detail}; export or copy it again", Clock(*at_s))]
@@ -85,7 +87,10 @@ mod tests {
     #[test]
     fn messages_are_single_sentences_with_times() {
         let t = Refusal::Truncated { got_s: 3.97, expected_s: Some(10.03) }.to_string();
-        assert_eq!(t, "the audio ends at 0:04.0 although the file says it lasts 0:10.0; the file is damaged or was cut off during copying or upload");
+        assert_eq!(
+            t,
+            "the audio ends at 0:04.0 although the file says it lasts 0:10.0; the file is damaged or was cut off during copying or upload"
+        );
         let l = Refusal::TooLong { seconds: 1850.0, limit_s: 1800.0 }.to_string();
         assert!(l.contains("30:50.0") && l.contains("30:00.0"), "{l}");
         assert!(Refusal::Silent { lufs: f64::NEG_INFINITY }.to_string().contains("digital silence"));

@@ -56,7 +56,8 @@ impl MonoResampler {
         while self.pending.len() - start >= r.input_frames_next() {
             let need = r.input_frames_next();
             let (used, produced) = {
-                let inp = InterleavedSlice::new(&self.pending[start..start + need], 1, need).map_err(|e| e.to_string())?;
+                let inp =
+                    InterleavedSlice::new(&self.pending[start..start + need], 1, need).map_err(|e| e.to_string())?;
                 let frames = self.out_buf.len();
                 let mut outp = InterleavedSlice::new_mut(&mut self.out_buf, 1, frames).map_err(|e| e.to_string())?;
                 r.process_into_buffer(&inp, &mut outp, None).map_err(|e| e.to_string())?
@@ -82,7 +83,12 @@ impl MonoResampler {
                 let inp = InterleavedSlice::new(&self.pending[..need], 1, need).map_err(|e| e.to_string())?;
                 let frames = self.out_buf.len();
                 let mut outp = InterleavedSlice::new_mut(&mut self.out_buf, 1, frames).map_err(|e| e.to_string())?;
-                let idx = rubato::Indexing { input_offset: 0, output_offset: 0, partial_len: Some(have), active_channels_mask: None };
+                let idx = rubato::Indexing {
+                    input_offset: 0,
+                    output_offset: 0,
+                    partial_len: Some(have),
+                    active_channels_mask: None,
+                };
                 r.process_into_buffer(&inp, &mut outp, Some(&idx)).map_err(|e| e.to_string())?.1
             };
             self.pending.clear();

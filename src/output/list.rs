@@ -36,11 +36,8 @@ impl DeviceInfo {
         if self.rates.iter().any(|&(lo, hi)| lo <= 8_000 && hi >= 1_000_000) {
             return "any rate".into();
         }
-        let parts: Vec<String> = self
-            .rates
-            .iter()
-            .map(|&(lo, hi)| if lo == hi { lo.to_string() } else { format!("{lo}–{hi}") })
-            .collect();
+        let parts: Vec<String> =
+            self.rates.iter().map(|&(lo, hi)| if lo == hi { lo.to_string() } else { format!("{lo}–{hi}") }).collect();
         format!("{} Hz", parts.join(", "))
     }
 }

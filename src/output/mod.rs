@@ -193,9 +193,7 @@ where
     Tz: chrono::TimeZone + Send + 'static,
 {
     match &spec.kind {
-        OutputKind::Device { id, period_frames } => {
-            Ok(Box::new(device::DeviceSink::open(spec, id, *period_frames)?))
-        }
+        OutputKind::Device { id, period_frames } => Ok(Box::new(device::DeviceSink::open(spec, id, *period_frames)?)),
         OutputKind::Wav { hourly } => {
             Ok(Box::new(wav::WavSink::open(spec, &state_dir.join("recordings"), run, *hourly, start)?))
         }

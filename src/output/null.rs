@@ -32,7 +32,6 @@ impl Sink for NullSink {
         Ok(())
     }
 
-
     fn finish(self: Box<Self>) -> Result<(), OutputError> {
         tracing::debug!(output = %self.spec.name, frames = self.frames, "null output finished");
         Ok(())

@@ -130,8 +130,8 @@ impl<Tz: TimeZone + Send + 'static> WavSink<Tz> {
         }
         name.push_str(".wav");
         let path = self.dir.join(name);
-        let writer = hound::WavWriter::create(&path, wav_spec(&self.spec))
-            .map_err(|e| wav_error(&self.spec, &path, e))?;
+        let writer =
+            hound::WavWriter::create(&path, wav_spec(&self.spec)).map_err(|e| wav_error(&self.spec, &path, e))?;
         tracing::debug!(output = %self.spec.name, path = %path.display(), "recording");
         self.file = Some(OpenFile {
             writer,
@@ -203,7 +203,6 @@ impl<Tz: TimeZone + Send + 'static> Sink for WavSink<Tz> {
         }
         Ok(())
     }
-
 
     fn finish(mut self: Box<Self>) -> Result<(), OutputError> {
         if let Some(f) = self.file.take() {

@@ -29,7 +29,10 @@ pub struct Clock {
 impl Clock {
     /// A clock whose sample 0 is heard `lead` from now.
     pub fn starting_in(lead: Duration) -> Self {
-        Self { origin_utc: Utc::now() + chrono::Duration::from_std(lead).unwrap_or_default(), origin: Instant::now() + lead }
+        Self {
+            origin_utc: Utc::now() + chrono::Duration::from_std(lead).unwrap_or_default(),
+            origin: Instant::now() + lead,
+        }
     }
 
     /// When sample `s` is heard.
@@ -155,7 +158,12 @@ impl Playout {
 
 /// Starts the playout thread for `profile` with one sink per profile output (same order).
 /// `lead` is how far ahead of hearing the engine renders (the output latency it compensates).
-pub fn start(profile: &Profile, cfg: &EngineConfig, sinks: Vec<Box<dyn Sink>>, lead: Duration) -> std::io::Result<Running> {
+pub fn start(
+    profile: &Profile,
+    cfg: &EngineConfig,
+    sinks: Vec<Box<dyn Sink>>,
+    lead: Duration,
+) -> std::io::Result<Running> {
     let (tx, rx) = mpsc::channel();
     let (ev_tx, events) = mpsc::channel();
     let clock = Clock::starting_in(lead);

@@ -226,7 +226,10 @@ mod tests {
         let v = village("dongmen", &["yue-qingxi"]);
         let other = clip("a1", "anything", "hak", 6.0);
         let idx = ClipIndex::new(std::slice::from_ref(&other));
-        assert_eq!(idx.resolve(&ItemRef::Clip(other.id.clone()), &v, &st, date(2026, 12, 1)), Variant::Playable(&other));
+        assert_eq!(
+            idx.resolve(&ItemRef::Clip(other.id.clone()), &v, &st, date(2026, 12, 1)),
+            Variant::Playable(&other)
+        );
     }
 
     #[test]

@@ -404,7 +404,15 @@ impl Context<'_> {
         out
     }
 
-    fn cue(&self, id: CueId, slot: &Slot, village: &Village, clip: &ClipMeta, at: DateTime<Utc>, chime: Option<ClipId>) -> Cue {
+    fn cue(
+        &self,
+        id: CueId,
+        slot: &Slot,
+        village: &Village,
+        clip: &ClipMeta,
+        at: DateTime<Utc>,
+        chime: Option<ClipId>,
+    ) -> Cue {
         Cue {
             id,
             village: village.id.clone(),

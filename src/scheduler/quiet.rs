@@ -157,7 +157,10 @@ mod tests {
         let national_day = |d: NaiveDate| d == date(2026, 10, 1);
         // Wednesday 30 Sep 23:00 → Thursday 1 Oct (holiday) 08:00; 2 Oct (Friday) is a weekday again.
         assert_eq!(quiet_until(&v, tz, shanghai(2026, 9, 30, 23, 0), &national_day), Some(shanghai(2026, 10, 1, 8, 0)));
-        assert_eq!(quiet_until(&v, tz, shanghai(2026, 10, 1, 23, 0), &national_day), Some(shanghai(2026, 10, 2, 6, 30)));
+        assert_eq!(
+            quiet_until(&v, tz, shanghai(2026, 10, 1, 23, 0), &national_day),
+            Some(shanghai(2026, 10, 2, 6, 30))
+        );
     }
 
     #[test]
@@ -166,7 +169,10 @@ mod tests {
         let mut v = village("ximen", &["cmn"]);
         v.quiet_hours.weekdays =
             vec![DailyWindow::parse("12:00-13:00").unwrap(), DailyWindow::parse("13:00-13:30").unwrap()];
-        assert_eq!(quiet_until(&v, tz, shanghai(2026, 12, 1, 12, 10), NO_HOLIDAYS), Some(shanghai(2026, 12, 1, 13, 30)));
+        assert_eq!(
+            quiet_until(&v, tz, shanghai(2026, 12, 1, 12, 10), NO_HOLIDAYS),
+            Some(shanghai(2026, 12, 1, 13, 30))
+        );
     }
 
     #[test]

@@ -8,7 +8,9 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use crate::config::{
     ItemRef, LoudnessPolicy, Plan, Playlist, PlaylistMode, Profile, QuietHours, QuietRule, Slot, Station, Village,
 };
-use crate::domain::{ClipId, ClipKind, CronRule, Language, MessageId, PlaylistId, Priority, ReviewState, VillageId, ZoneId};
+use crate::domain::{
+    ClipId, ClipKind, CronRule, Language, MessageId, PlaylistId, Priority, ReviewState, VillageId, ZoneId,
+};
 use crate::library::{CanonicalInfo, ClipMeta, LoudnessInfo, OriginalInfo};
 
 pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {

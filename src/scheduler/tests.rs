@@ -134,7 +134,11 @@ fn a_chime_that_cannot_play_is_reported_and_the_notice_plays_without_it() {
 fn rotate_moves_on_once_per_firing_and_every_village_hears_the_same_notice() {
     let plan = plan(
         station("Asia/Shanghai", "cmn"),
-        vec![village("dongmen", &["yue-qingxi", "cmn"]), village("nanjie", &["cmn"]), village("huangni", &["yue-qingxi"])],
+        vec![
+            village("dongmen", &["yue-qingxi", "cmn"]),
+            village("nanjie", &["cmn"]),
+            village("huangni", &["yue-qingxi"]),
+        ],
         vec![playlist("morning", PlaylistMode::Rotate, &["fire", "flu", "song"], Duration::from_secs(2), 1)],
         vec![slot("morning", "0 7 * * *", "morning", &["dongmen", "nanjie", "huangni"])],
     );
@@ -150,9 +154,15 @@ fn rotate_moves_on_once_per_firing_and_every_village_hears_the_same_notice() {
     assert_eq!(
         heard,
         [
-            "dongmen:a1", "nanjie:a2", "huangni:a1", // day 1: fire safety, each in its language
-            "dongmen:b1", "nanjie:b2", "huangni:b1", // day 2: flu vaccine
-            "dongmen:d1", "nanjie:d1", "huangni:d1", // day 3: the song
+            "dongmen:a1",
+            "nanjie:a2",
+            "huangni:a1", // day 1: fire safety, each in its language
+            "dongmen:b1",
+            "nanjie:b2",
+            "huangni:b1", // day 2: flu vaccine
+            "dongmen:d1",
+            "nanjie:d1",
+            "huangni:d1", // day 3: the song
         ]
     );
     // The same three days planned one window at a time, carrying the state, agree.
@@ -161,11 +171,25 @@ fn rotate_moves_on_once_per_firing_and_every_village_hears_the_same_notice() {
     let mut one_by_one = Vec::new();
     for d in 1..=3 {
         let day = date(2026, 12, d);
-        one_by_one.extend(plan_window(&plan, &clips, local_instant(tz, day, 0), local_instant(tz, day, 1440), &mut st, NO_HOLIDAYS));
+        one_by_one.extend(plan_window(
+            &plan,
+            &clips,
+            local_instant(tz, day, 0),
+            local_instant(tz, day, 1440),
+            &mut st,
+            NO_HOLIDAYS,
+        ));
     }
     assert_eq!(one_by_one, got);
     // Day 4 starts the round again.
-    let day4 = plan_window(&plan, &clips, local_instant(tz, date(2026, 12, 4), 0), local_instant(tz, date(2026, 12, 5), 0), &mut st, NO_HOLIDAYS);
+    let day4 = plan_window(
+        &plan,
+        &clips,
+        local_instant(tz, date(2026, 12, 4), 0),
+        local_instant(tz, date(2026, 12, 5), 0),
+        &mut st,
+        NO_HOLIDAYS,
+    );
     assert_eq!(day4[0].cue.as_ref().unwrap().clip.as_str(), "a100000000000000");
 }
 
@@ -231,9 +255,15 @@ fn the_language_chain_decides_what_each_village_hears_and_no_variant_is_recorded
     // 04:00 UTC = 12:00 Shanghai.
     assert_eq!(of("dongmen"), [e("b1", "play", "04:00:00"), e("a1", "play", "04:00:09"), e("d1", "play", "04:00:14")]);
     // The clapper talk exists only in yue-qingxi: recorded, and takes no air time.
-    assert_eq!(of("nanjie"), [e("-", "no-variant", "04:00:00"), e("a2", "play", "04:00:00"), e("d1", "play", "04:00:05")]);
+    assert_eq!(
+        of("nanjie"),
+        [e("-", "no-variant", "04:00:00"), e("a2", "play", "04:00:00"), e("d1", "play", "04:00:05")]
+    );
     // A Hakka village: the station default (Mandarin) for the notice, and music plays everywhere.
-    assert_eq!(of("shanding"), [e("-", "no-variant", "04:00:00"), e("a2", "play", "04:00:00"), e("d1", "play", "04:00:05")]);
+    assert_eq!(
+        of("shanding"),
+        [e("-", "no-variant", "04:00:00"), e("a2", "play", "04:00:00"), e("d1", "play", "04:00:05")]
+    );
     let nanjie: Vec<&Planned> = got.iter().filter(|p| p.village.as_str() == "nanjie").collect();
     assert_eq!(nanjie[0].outcome, Outcome::NoVariant { message: "clapper".into() });
     assert_eq!(nanjie[0].at, nanjie[1].at);
@@ -320,10 +350,24 @@ fn quiet_hours_skip_cues_on_both_sides_of_midnight_in_shanghai() {
     // Tuesday 1 Dec 2026 into Wednesday 2 Dec; weekday quiet hours 21:30-06:30.
     let plan = quiet_plan(QuietRule::Skip, &["29 21 * * *", "0 23 * * *", "0 5 * * *", "30 6 * * *"]);
     let tz = plan.station.timezone;
-    let got = plan_window(&plan, &quiet_clips(), cst(2026, 12, 1, 12, 0, 0), cst(2026, 12, 2, 12, 0, 0), &mut PlaylistState::new(), NO_HOLIDAYS);
+    let got = plan_window(
+        &plan,
+        &quiet_clips(),
+        cst(2026, 12, 1, 12, 0, 0),
+        cst(2026, 12, 2, 12, 0, 0),
+        &mut PlaylistState::new(),
+        NO_HOLIDAYS,
+    );
     let summary: Vec<String> = got
         .iter()
-        .map(|p| format!("{} {} {}", p.at.with_timezone(&tz).format("%d %H:%M:%S%.3f"), p.item.as_ref().unwrap(), p.outcome.name()))
+        .map(|p| {
+            format!(
+                "{} {} {}",
+                p.at.with_timezone(&tz).format("%d %H:%M:%S%.3f"),
+                p.item.as_ref().unwrap(),
+                p.outcome.name()
+            )
+        })
         .collect();
     assert_eq!(
         summary,
@@ -340,7 +384,14 @@ fn quiet_hours_skip_cues_on_both_sides_of_midnight_in_shanghai() {
     );
     // A 21:29:55 firing: the second item would start at 21:30:03.5, inside the window.
     let plan = quiet_plan(QuietRule::Skip, &["55 29 21 * * *"]);
-    let got = plan_window(&plan, &quiet_clips(), cst(2026, 12, 1, 12, 0, 0), cst(2026, 12, 2, 0, 0, 0), &mut PlaylistState::new(), NO_HOLIDAYS);
+    let got = plan_window(
+        &plan,
+        &quiet_clips(),
+        cst(2026, 12, 1, 12, 0, 0),
+        cst(2026, 12, 2, 0, 0, 0),
+        &mut PlaylistState::new(),
+        NO_HOLIDAYS,
+    );
     assert_eq!(got.iter().map(|p| p.outcome.name()).collect::<Vec<_>>(), ["play", "skipped-quiet-hours"]);
 }
 
@@ -348,7 +399,14 @@ fn quiet_hours_skip_cues_on_both_sides_of_midnight_in_shanghai() {
 fn quiet_hours_defer_moves_the_firing_to_their_end_on_both_sides_of_midnight() {
     let plan = quiet_plan(QuietRule::Defer, &["0 23 * * *", "0 5 * * *"]);
     let tz = plan.station.timezone;
-    let got = plan_window(&plan, &quiet_clips(), cst(2026, 12, 1, 12, 0, 0), cst(2026, 12, 2, 12, 0, 0), &mut PlaylistState::new(), NO_HOLIDAYS);
+    let got = plan_window(
+        &plan,
+        &quiet_clips(),
+        cst(2026, 12, 1, 12, 0, 0),
+        cst(2026, 12, 2, 12, 0, 0),
+        &mut PlaylistState::new(),
+        NO_HOLIDAYS,
+    );
     let end = cst(2026, 12, 2, 6, 30, 0);
     assert_eq!(end, t("2026-12-01T22:30:00Z"));
     // Both firings land at Wednesday 06:30; the one fired before midnight (the 23:00 slot is first
@@ -369,7 +427,14 @@ fn quiet_hours_defer_moves_the_firing_to_their_end_on_both_sides_of_midnight() {
     );
     assert!(got.iter().all(|p| p.playable().is_some_and(|c| c.at == p.at)));
     // Friday night waits for the weekend morning: 07:30 on Saturday 5 Dec.
-    let got = plan_window(&plan, &quiet_clips(), cst(2026, 12, 4, 12, 0, 0), cst(2026, 12, 5, 0, 0, 0), &mut PlaylistState::new(), NO_HOLIDAYS);
+    let got = plan_window(
+        &plan,
+        &quiet_clips(),
+        cst(2026, 12, 4, 12, 0, 0),
+        cst(2026, 12, 5, 0, 0, 0),
+        &mut PlaylistState::new(),
+        NO_HOLIDAYS,
+    );
     assert_eq!(got[0].at, cst(2026, 12, 5, 7, 30, 0));
 }
 
@@ -409,7 +474,14 @@ fn holidays_skip_slots_that_say_so_without_moving_the_rotation_on() {
     let clips = ClipIndex::new(&[clip("a1", "fire", "cmn", 4.0), clip("b1", "flu", "cmn", 4.0)]);
     let tz = plan.station.timezone;
     let national_day = |d: NaiveDate| d == date(2026, 10, 1);
-    let got = plan_window(&plan, &clips, local_instant(tz, date(2026, 9, 30), 0), local_instant(tz, date(2026, 10, 3), 0), &mut PlaylistState::new(), &national_day);
+    let got = plan_window(
+        &plan,
+        &clips,
+        local_instant(tz, date(2026, 9, 30), 0),
+        local_instant(tz, date(2026, 10, 3), 0),
+        &mut PlaylistState::new(),
+        &national_day,
+    );
     assert_eq!(
         who_hears_what(&got),
         [
@@ -430,8 +502,18 @@ fn slots_that_play_on_holidays_follow_the_holiday_quiet_hours() {
     let plan = quiet_plan(QuietRule::Skip, &["45 7 * * *"]);
     let national_day = |d: NaiveDate| d == date(2026, 10, 1);
     let tz = plan.station.timezone;
-    let got = plan_window(&plan, &quiet_clips(), local_instant(tz, date(2026, 10, 1), 0), local_instant(tz, date(2026, 10, 3), 0), &mut PlaylistState::new(), &national_day);
-    let outcomes: Vec<(u32, &str)> = got.iter().map(|p| (p.at.with_timezone(&tz).format("%d").to_string().parse().unwrap(), p.outcome.name())).collect();
+    let got = plan_window(
+        &plan,
+        &quiet_clips(),
+        local_instant(tz, date(2026, 10, 1), 0),
+        local_instant(tz, date(2026, 10, 3), 0),
+        &mut PlaylistState::new(),
+        &national_day,
+    );
+    let outcomes: Vec<(u32, &str)> = got
+        .iter()
+        .map(|p| (p.at.with_timezone(&tz).format("%d").to_string().parse().unwrap(), p.outcome.name()))
+        .collect();
     // 1 Oct (holiday, quiet until 08:00): skipped. 2 Oct (Friday, quiet until 06:30): plays.
     assert_eq!(outcomes, [(1, "skipped-quiet-hours"), (1, "skipped-quiet-hours"), (2, "play"), (2, "play")]);
 }
@@ -516,7 +598,10 @@ fn a_window_holds_firings_from_its_start_up_to_but_not_including_its_end() {
     assert_eq!(plan_window(&plan, &clips, seven, seven + chrono::Duration::seconds(1), &mut st, NO_HOLIDAYS).len(), 1);
     assert!(plan_window(&plan, &clips, seven - chrono::Duration::hours(1), seven, &mut st, NO_HOLIDAYS).is_empty());
     let just_after = seven + chrono::Duration::milliseconds(1);
-    assert!(plan_window(&plan, &clips, just_after, just_after + chrono::Duration::hours(1), &mut st, NO_HOLIDAYS).is_empty());
+    assert!(
+        plan_window(&plan, &clips, just_after, just_after + chrono::Duration::hours(1), &mut st, NO_HOLIDAYS)
+            .is_empty()
+    );
     assert!(plan_window(&plan, &clips, seven, seven, &mut st, NO_HOLIDAYS).is_empty());
 }
 
@@ -579,16 +664,28 @@ fn slots_sharing_a_rotating_playlist_take_turns_in_the_order_they_fire() {
         vec![playlist("rota", PlaylistMode::Rotate, &["fire", "flu", "song"], Duration::ZERO, 1)],
         vec![slot("evening", "0 19 * * *", "rota", &["dongmen"]), slot("morning", "0 7 * * *", "rota", &["dongmen"])],
     );
-    let clips = ClipIndex::new(&[clip("a1", "fire", "cmn", 4.0), clip("b1", "flu", "cmn", 4.0), clip("d1", "song", "zxx", 4.0)]);
+    let clips = ClipIndex::new(&[
+        clip("a1", "fire", "cmn", 4.0),
+        clip("b1", "flu", "cmn", 4.0),
+        clip("d1", "song", "zxx", 4.0),
+    ]);
     let week = days(&plan, &clips, date(2026, 12, 1), date(2026, 12, 3));
-    let heard: Vec<String> = week.iter().map(|p| format!("{} {}", p.slot, &p.playable().unwrap().clip.as_str()[..2])).collect();
+    let heard: Vec<String> =
+        week.iter().map(|p| format!("{} {}", p.slot, &p.playable().unwrap().clip.as_str()[..2])).collect();
     assert_eq!(heard, ["morning a1", "evening b1", "morning d1", "evening a1", "morning b1", "evening d1"]);
     let tz = plan.station.timezone;
     let mut st = PlaylistState::new();
     let mut daily = Vec::new();
     for d in 1..=3 {
         let day = date(2026, 12, d);
-        daily.extend(plan_window(&plan, &clips, local_instant(tz, day, 0), local_instant(tz, day, 1440), &mut st, NO_HOLIDAYS));
+        daily.extend(plan_window(
+            &plan,
+            &clips,
+            local_instant(tz, day, 0),
+            local_instant(tz, day, 1440),
+            &mut st,
+            NO_HOLIDAYS,
+        ));
     }
     assert_eq!(daily, week);
 }
