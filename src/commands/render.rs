@@ -196,15 +196,18 @@ fn play(
     for sink in sinks {
         sink.finish().map_err(std::io::Error::other)?;
     }
-    // The recorder names files `recordings/{run}-{output}.wav`; a render wants `OUT/{output}.wav`.
+    // The recorder names files `recordings/{run}-{output}.wav` (and `-2.wav`, `-3.wav`… past WAV's
+    // 4 GiB limit); a render wants `OUT/{output}.wav`, `OUT/{output}-2.wav`, ….
     let recordings = out_dir.join("recordings");
-    for o in &plan.profile.outputs {
-        let made = recordings.join(format!("{RUN}-{}.wav", o.name));
-        if made.exists() {
-            std::fs::rename(&made, out_dir.join(format!("{}.wav", o.name)))?;
+    let prefix = format!("{RUN}-");
+    for entry in std::fs::read_dir(&recordings)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(rest) = name.strip_prefix(&prefix) {
+            std::fs::rename(entry.path(), out_dir.join(rest))?;
         }
     }
-    let _ = std::fs::remove_dir(&recordings); // only when empty (files of a >4 GiB output stay there)
+    let _ = std::fs::remove_dir(&recordings);
     Ok(fates)
 }
 
