@@ -4,14 +4,10 @@
 //! cpal plays into `$XY_ALSA_DIR/NAME.raw`. The tests make those paths FIFOs and read them, at
 //! the byte rate where a real-time device clock matters, so a FIFO reader is the "sound card":
 //! closing it unplugs the card, reopening it plugs it back in. cpal reads the ALSA configuration
-//! once per process, so `setup()` sets the environment before any test touches cpal.
+//! once per process, so `setup()` sets the environment before any test touches cpal. The
+//! harness (`setup`, `fifo`, `Reader`, log capture) lives in `tests/common/alsa.rs`, shared with
+//! `tests/playout_alsa.rs`.
 
-use std::fs::File;
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Once, OnceLock};
-use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
@@ -19,153 +15,17 @@ use xiangyin::config::{Output, OutputKind, SampleFormat};
 use xiangyin::domain::OutputName;
 use xiangyin::output::{self, Health, OutputError, Sink};
 
-// ---------------------------------------------------------------------------------------------
-// Harness
+#[path = "common/alsa.rs"]
+mod alsa;
 
-static SETUP: Once = Once::new();
-static DIR: OnceLock<PathBuf> = OnceLock::new();
-static LOG: Mutex<String> = Mutex::new(String::new());
-
-/// Points ALSA at the test asoundrc and the PCM files at a fresh folder; captures logs.
-fn setup() -> &'static Path {
-    SETUP.call_once(|| {
-        let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-        std::fs::create_dir_all(&base).unwrap();
-        let dir = tempfile::Builder::new().prefix("output_alsa-").tempdir_in(&base).unwrap().keep();
-        let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/alsa/asoundrc");
-        let system = Path::new("/usr/share/alsa/alsa.conf");
-        assert!(system.is_file(), "{} is missing: install libasound2 (ALSA's runtime)", system.display());
-        assert!(conf.is_file(), "{} is missing", conf.display());
-        // SAFETY: runs once, inside `Once`, before any test thread calls cpal or reads these
-        // variables; every test calls `setup()` first.
-        unsafe {
-            std::env::set_var("XY_ALSA_DIR", &dir);
-            std::env::set_var("ALSA_CONFIG_PATH", format!("{}:{}", system.display(), conf.display()));
-        }
-        tracing_subscriber::fmt()
-            .with_writer(|| LogWriter)
-            .with_ansi(false)
-            .with_max_level(tracing::Level::INFO)
-            .init();
-        DIR.set(dir).unwrap();
-    });
-    DIR.get().unwrap()
-}
-
-struct LogWriter;
-
-impl Write for LogWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let text = String::from_utf8_lossy(buf);
-        LOG.lock().unwrap().push_str(&text);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Captured log lines at `level` mentioning `needle`.
-fn log_lines(level: &str, needle: &str) -> Vec<String> {
-    LOG.lock().unwrap().lines().filter(|l| l.contains(level) && l.contains(needle)).map(str::to_owned).collect()
-}
+use alsa::{Captured, Reader, device, fifo, log_lines, setup};
 
 fn spec(name: &str, kind: OutputKind, channels: u16, rate: u32, format: SampleFormat) -> Output {
     Output { name: OutputName::new(name).unwrap(), kind, rate, format, channels }
 }
 
-fn device(name: &str, id: &str, channels: u16, rate: u32, format: SampleFormat, period: Option<u32>) -> Output {
-    spec(name, OutputKind::Device { id: id.into(), period_frames: period }, channels, rate, format)
-}
-
 fn open(o: &Output) -> Result<Box<dyn Sink>, OutputError> {
     output::open(o, setup(), "test", Utc::now())
-}
-
-/// Makes `$XY_ALSA_DIR/NAME.raw` a FIFO.
-fn fifo(name: &str) -> PathBuf {
-    let path = setup().join(format!("{name}.raw"));
-    let _ = std::fs::remove_file(&path);
-    let ok = std::process::Command::new("mkfifo").arg(&path).status().expect("run mkfifo");
-    assert!(ok.success(), "mkfifo {}", path.display());
-    path
-}
-
-/// What a FIFO reader received, from the first frame that is not silence.
-struct Captured {
-    data: Vec<u8>,
-    /// Bytes of leading silence skipped.
-    skipped: u64,
-}
-
-/// The test's "sound card": reads a FIFO (at `bytes_per_sec`, or as fast as it can) until the
-/// writer closes it or `unplug` is called.
-struct Reader {
-    unplugged: Arc<AtomicBool>,
-    handle: JoinHandle<Captured>,
-}
-
-impl Reader {
-    fn start(path: &Path, frame_bytes: usize, bytes_per_sec: Option<u64>) -> Self {
-        let unplugged = Arc::new(AtomicBool::new(false));
-        let flag = unplugged.clone();
-        let path = path.to_path_buf();
-        let handle = thread::spawn(move || {
-            let mut f = File::open(&path).expect("open fifo"); // waits for the writer
-            let started = Instant::now();
-            let mut got = Captured { data: Vec::new(), skipped: 0 };
-            let mut total: u64 = 0;
-            let mut buf = vec![0u8; 16 * 1024];
-            while !flag.load(Ordering::Acquire) {
-                let mut want = buf.len();
-                if let Some(rate) = bytes_per_sec {
-                    let allowed = (started.elapsed().as_secs_f64() * rate as f64) as u64;
-                    let allowed = allowed.saturating_sub(total) as usize;
-                    if allowed < frame_bytes {
-                        thread::sleep(Duration::from_millis(2));
-                        continue;
-                    }
-                    want = want.min(allowed);
-                }
-                let n = match f.read(&mut buf[..want]) {
-                    Ok(0) => break, // every writer closed
-                    Ok(n) => n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => panic!("reading the fifo: {e}"),
-                };
-                let chunk = &buf[..n];
-                if got.data.is_empty() {
-                    match chunk.iter().position(|&b| b != 0) {
-                        None => got.skipped += n as u64,
-                        Some(i) => {
-                            // Keep whole frames: back up to the frame the first sound is in.
-                            let first = total + i as u64;
-                            let frame_start = first - first % frame_bytes as u64;
-                            got.data.resize((first - frame_start) as usize, 0);
-                            got.data.extend_from_slice(&chunk[i..]);
-                            got.skipped = frame_start;
-                        }
-                    }
-                } else {
-                    got.data.extend_from_slice(chunk);
-                }
-                total += n as u64;
-            }
-            got
-        });
-        Self { unplugged, handle }
-    }
-
-    /// Closes the FIFO: the card is gone.
-    fn unplug(self) -> Captured {
-        self.unplugged.store(true, Ordering::Release);
-        self.handle.join().unwrap()
-    }
-
-    /// Waits until the writer closes the FIFO.
-    fn finish(self) -> Captured {
-        self.handle.join().unwrap()
-    }
 }
 
 /// Interleaved test signal: channel `c` is a tone of its own frequency and level, channel 0
