@@ -13,3 +13,4 @@ pub mod library;
 pub mod output;
 pub mod playout;
 pub mod scheduler;
+pub mod store;

@@ -1,0 +1,1 @@
+//! The station database (SQLite): as-run log and persisted scheduler state (being built).
