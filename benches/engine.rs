@@ -145,6 +145,11 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
+    if let Ok(z) = std::env::var("XY_ONLY_ZONES") {
+        let z: usize = z.parse().unwrap();
+        println!("{z} zones at 48 kHz: {:.0}×", rtf(z, 48_000));
+        return;
+    }
     // Memory per zone: engine state only (clip audio is shared and counted once).
     let before = rss_kib();
     let p = profile(256, 48_000);
