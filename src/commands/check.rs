@@ -20,7 +20,7 @@ pub fn run(paths: &Paths, profile: Option<&str>, out: &mut dyn Write, err: &mut 
     for b in &broken {
         writeln!(err, "warning: {}: {}", paths.layout.shown(&b.dir).display(), b.why)?;
     }
-    let catalog = library.catalog()?;
+    let catalog = crate::library::catalog_of(&clips);
     match config::load(&paths.layout, profile, &catalog) {
         Ok(plan) => {
             let approved = clips.iter().filter(|c| c.review.is_approved()).count();

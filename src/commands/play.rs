@@ -4,7 +4,6 @@ use std::io::Write;
 use std::time::Duration;
 
 use super::Paths;
-use super::render::AudioCache;
 use crate::config::{self, OutputKind};
 use crate::domain::{ClipId, CueId, Priority, TimeOfDay, VillageId};
 use crate::engine::{CueCommand, EngineConfig, EventKind};
@@ -46,7 +45,7 @@ pub fn run(
         let now = chrono::Utc::now().with_timezone(&plan.station.timezone);
         gain = gain + v.volume_at(TimeOfDay::of(&now));
     }
-    let audio = AudioCache::new(&library).get(&meta.id)?;
+    let audio = library.load_canonical(&meta.id)?;
 
     let start = chrono::Utc::now();
     let mut sinks = Vec::new();

@@ -4,16 +4,15 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::Paths;
 use crate::config::{self, Plan};
-use crate::domain::{ClipId, CueId};
+use crate::domain::CueId;
 use crate::engine::{CueCommand, ENGINE_RATE, Engine, EngineConfig, Event, EventKind};
-use crate::library::Library;
+use crate::library::{AudioCache, Library, catalog_of};
 use crate::output;
 use crate::scheduler::{self, ClipIndex, Planned, PlaylistState};
 
@@ -37,31 +36,6 @@ pub fn parse_instant(s: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
         }
     }
     Err(format!("`{s}` is not a time: write 2026-11-29T07:00 (station time) or an RFC 3339 instant"))
-}
-
-/// Loads canonical clips once each.
-pub(crate) struct AudioCache<'a> {
-    library: &'a Library,
-    loaded: HashMap<ClipId, Arc<[f32]>>,
-}
-
-impl<'a> AudioCache<'a> {
-    pub fn new(library: &'a Library) -> Self {
-        Self { library, loaded: HashMap::new() }
-    }
-
-    pub fn get(&mut self, id: &ClipId) -> std::io::Result<Arc<[f32]>> {
-        if let Some(a) = self.loaded.get(id) {
-            return Ok(a.clone());
-        }
-        let path = self.library.canonical_path(id);
-        let mut r =
-            hound::WavReader::open(&path).map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
-        let samples: Result<Vec<f32>, _> = r.samples::<f32>().collect();
-        let audio: Arc<[f32]> = samples.map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?.into();
-        self.loaded.insert(id.clone(), audio.clone());
-        Ok(audio)
-    }
 }
 
 /// The engine sample of instant `t` when sample 0 is `origin`.
@@ -90,7 +64,7 @@ pub fn run(
 ) -> std::io::Result<bool> {
     let library = paths.library();
     let (clips, _) = library.list()?;
-    let plan = match config::load(&paths.layout, profile, &library.catalog()?) {
+    let plan = match config::load(&paths.layout, profile, &catalog_of(&clips)) {
         Ok(p) => p,
         Err(problems) => {
             write!(out, "{problems}")?;

@@ -13,6 +13,7 @@ mod sidecar;
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use ingest::{ImportError, ImportOutcome, ImportRequest};
 pub use refusal::Refusal;
@@ -27,6 +28,41 @@ pub const CANONICAL_RATE: u32 = 48_000;
 pub const SIDECAR: &str = "clip.yaml";
 /// Canonical copy file name inside a clip folder.
 pub const CANONICAL: &str = "canonical.wav";
+
+/// The [`Catalog`] of a list of clips (as [`Library::list`] returns them).
+pub fn catalog_of(clips: &[ClipMeta]) -> Catalog {
+    let mut cat = Catalog::default();
+    for c in clips {
+        if let Some(m) = &c.message {
+            cat.messages.entry(m.clone()).or_default().insert(c.language.clone());
+        }
+        cat.clips.insert(c.id.clone());
+    }
+    cat
+}
+
+/// Canonical clips loaded once each, for a render or a live run.
+pub struct AudioCache<'a> {
+    library: &'a Library,
+    loaded: std::collections::HashMap<ClipId, Arc<[f32]>>,
+}
+
+impl<'a> AudioCache<'a> {
+    /// An empty cache over `library`.
+    pub fn new(library: &'a Library) -> Self {
+        Self { library, loaded: Default::default() }
+    }
+
+    /// The clip's samples, read from disk the first time.
+    pub fn get(&mut self, id: &ClipId) -> io::Result<Arc<[f32]>> {
+        if let Some(a) = self.loaded.get(id) {
+            return Ok(a.clone());
+        }
+        let audio = self.library.load_canonical(id)?;
+        self.loaded.insert(id.clone(), audio.clone());
+        Ok(audio)
+    }
+}
 
 /// A clip folder that could not be read, with the reason.
 #[derive(Debug, Clone)]
@@ -115,15 +151,16 @@ impl Library {
 
     /// What configuration checks need: clip ids and the languages each message exists in.
     pub fn catalog(&self) -> io::Result<Catalog> {
-        let (clips, _) = self.list()?;
-        let mut cat = Catalog::default();
-        for c in clips {
-            if let Some(m) = &c.message {
-                cat.messages.entry(m.clone()).or_default().insert(c.language.clone());
-            }
-            cat.clips.insert(c.id);
-        }
-        Ok(cat)
+        Ok(catalog_of(&self.list()?.0))
+    }
+
+    /// The canonical copy of clip `id` as mono samples at [`CANONICAL_RATE`].
+    pub fn load_canonical(&self, id: &ClipId) -> io::Result<Arc<[f32]>> {
+        let path = self.canonical_path(id);
+        let bad = |e: hound::Error| io::Error::other(format!("{}: {e}", path.display()));
+        let mut r = hound::WavReader::open(&path).map_err(bad)?;
+        let samples: Result<Vec<f32>, _> = r.samples::<f32>().collect();
+        Ok(samples.map_err(bad)?.into())
     }
 
     /// Changes a clip's review state, rewriting its sidecar atomically. `Ok(None)` if no such clip.
