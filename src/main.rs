@@ -81,6 +81,18 @@ enum Command {
         #[arg(long)]
         profile: Option<String>,
     },
+    /// Show the as-run log: what the station did with each cue (a table in station time, or CSV).
+    Log {
+        /// Only this village (an id from villages.yaml).
+        #[arg(long)]
+        village: Option<String>,
+        /// From this time on: today, yesterday, 2026-11-29, 2026-11-29T07:00 (station time) or RFC 3339.
+        #[arg(long)]
+        since: Option<String>,
+        /// Print CSV (UTC times) instead of the table.
+        #[arg(long)]
+        csv: bool,
+    },
     /// List the sound devices, with the ids to paste into a hardware profile.
     Devices,
     /// Play one clip on one village now (checks the wiring).
@@ -146,6 +158,9 @@ fn run() -> anyhow::Result<bool> {
         Command::Clips { json } => commands::clips::run(&paths, json, &mut out, &mut err).context("clips"),
         Command::Render { from, to, out: dir, profile } => {
             commands::render::run(&paths, profile.as_deref(), &from, &to, &dir, &mut out).context("render")
+        }
+        Command::Log { village, since, csv } => {
+            commands::log::run(&paths, village.as_deref(), since.as_deref(), csv, &mut out).context("log")
         }
         Command::Devices => commands::devices::run(&mut out).context("devices"),
         Command::Play { village, clip, priority, profile } => {

@@ -1,0 +1,51 @@
+//! The as-run log as CSV, for spreadsheets and scripts.
+
+use std::borrow::Cow;
+use std::io::Write;
+
+use super::{AsRunRow, stamp};
+
+/// The header line of [`write_csv`] (without its line end).
+pub const CSV_HEADER: &str =
+    "cue,village,zone,clip,language,priority,slot,scheduled,started,ended,late_ms,outcome,detail";
+
+/// Writes `rows` as CSV: the [`CSV_HEADER`] line, then one line per row, in the given order.
+///
+/// Fields are quoted as RFC 4180 says: a field holding a comma, a double quote or a line break is
+/// put in double quotes, with its double quotes doubled; text is UTF-8 (村名 and details as
+/// written). Lines end with `\n`, like `render`'s `cues.csv`. Times are UTC RFC 3339 with
+/// milliseconds; `cue` is the decimal cue id; empty fields are absent values (`outcome` is empty
+/// while a cue is planned or on air).
+pub fn write_csv(rows: &[AsRunRow], out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "{CSV_HEADER}")?;
+    for r in rows {
+        let opt = |v: Option<String>| v.unwrap_or_default();
+        let fields = [
+            r.cue.to_string(),
+            r.village.to_string(),
+            r.zone.to_string(),
+            opt(r.clip.as_ref().map(ToString::to_string)),
+            opt(r.language.as_ref().map(ToString::to_string)),
+            opt(r.priority.map(|p| p.name().to_owned())),
+            opt(r.slot.clone()),
+            stamp(r.scheduled),
+            opt(r.started.map(stamp)),
+            opt(r.ended.map(stamp)),
+            opt(r.late_by.map(|d| d.as_millis().to_string())),
+            opt(r.outcome.map(|o| o.name().to_owned())),
+            opt(r.detail.clone()),
+        ];
+        let line: Vec<Cow<'_, str>> = fields.iter().map(|f| field(f)).collect();
+        writeln!(out, "{}", line.join(","))?;
+    }
+    Ok(())
+}
+
+/// One field, quoted when RFC 4180 requires it.
+pub(super) fn field(s: &str) -> Cow<'_, str> {
+    if s.contains([',', '"', '\n', '\r']) {
+        Cow::Owned(format!("\"{}\"", s.replace('"', "\"\"")))
+    } else {
+        Cow::Borrowed(s)
+    }
+}
