@@ -534,10 +534,9 @@ fn an_unplugged_card_degrades_only_its_zones_and_plays_again_when_it_is_back() {
 // ---------------------------------------------------------------------------------------------
 // 4. `xiangyin play` on a real card
 
-#[test]
-fn xiangyin_play_sends_the_clip_to_the_villages_channel_only_and_says_what_it_played() {
-    let _card = card_lock();
-    setup();
+/// A demo-shaped station with one approved 1 s 800 Hz tone and a profile `card` whose single
+/// 8-channel output is the ALSA device `device`. Returns the station and the clip id.
+fn play_station(device: &str) -> (common::Station, String) {
     let st = common::Station::new(false);
     for f in ["morning.yaml", "campaigns.yaml"] {
         std::fs::remove_file(st.root().join("schedules").join(f)).unwrap();
@@ -563,13 +562,22 @@ fn xiangyin_play_sends_the_clip_to_the_villages_channel_only_and_says_what_it_pl
     std::fs::write(
         st.root().join("hardware-profiles/card.yaml"),
         "description: the test card (an ALSA file PCM)\n\
-         outputs:\n  - {name: card, kind: device, device: \"alsa:xy_play8\", rate: 48000, format: i16, channels: 8}\n\
+         outputs:\n  - {name: card, kind: device, device: \"DEVICE\", rate: 48000, format: i16, channels: 8}\n\
          zones:\n  dongmen: [card:1]\n  ximen: [card:2]\n  nanjie: [card:3]\n  beishan: [card:4]\n  \
          shiqiao: [card:5]\n  liutang: [card:6]\n  huangni: [card:7]\n  xiabei: [card:8]\n\
-         max_level_dbfs: -1\n",
+         max_level_dbfs: -1\n"
+            .replace("DEVICE", device),
     )
     .unwrap();
 
+    (st, clip)
+}
+
+#[test]
+fn xiangyin_play_sends_the_clip_to_the_villages_channel_only_and_says_what_it_played() {
+    let _card = card_lock();
+    setup();
+    let (st, clip) = play_station("alsa:xy_play8");
     let path = fifo("xy_play8");
     let reader = listen(&path);
     let mut child = Command::new(env!("CARGO_BIN_EXE_xiangyin"))
@@ -627,4 +635,26 @@ fn xiangyin_play_sends_the_clip_to_the_villages_channel_only_and_says_what_it_pl
         let a = amplitude(w, 800.0);
         assert!((a / want - 1.0).abs() < 0.015, "800 Hz at {a:.0} in window {i} (want {want:.0})");
     }
+}
+
+#[test]
+fn xiangyin_play_on_a_card_that_does_not_answer_says_the_village_did_not_hear_it() {
+    let _card = card_lock();
+    setup();
+    // Nobody reads this card's FIFO, so opening it hangs: the output starts degraded.
+    let _fifo = fifo("xy_late2");
+    let (st, clip) = play_station("alsa:xy_late2");
+    let out = Command::new(env!("CARGO_BIN_EXE_xiangyin"))
+        .arg("--root")
+        .arg(st.root())
+        .args(["play", "--village", "nanjie", "--clip", &clip, "--profile", "card"])
+        .env("ALSA_CONFIG_PATH", alsa::alsa_config_path())
+        .env("XY_ALSA_DIR", setup())
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("run xiangyin play");
+    let stdout = common::stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "a silent village is a failure:\n{stdout}{}", common::stderr(&out));
+    assert!(stdout.contains("warning: output `card` is not playing"), "{stdout}");
+    assert!(stdout.contains("but `card` was not playing, so 南街社区 did not hear all of it"), "{stdout}");
 }

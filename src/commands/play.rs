@@ -82,6 +82,10 @@ pub fn run(
     let limit = Duration::from_secs_f64(meta.duration_s + 10.0);
     let deadline = std::time::Instant::now() + limit;
     let mut ok = false;
+    // Outputs that carry this village and were not playing at some point during the clip.
+    let village_outputs: Vec<String> =
+        plan.profile.zones[&v.zone].iter().map(|c| plan.profile.outputs[c.output].name.to_string()).collect();
+    let mut silent: Vec<(String, String)> = Vec::new();
     while let Ok(ev) = running.events.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())) {
         match ev {
             PlayoutEvent::Cue { event, .. } if matches!(event.kind, EventKind::Ended(c) | EventKind::Stopped(c) if c == id) =>
@@ -90,7 +94,10 @@ pub fn run(
                 break;
             }
             PlayoutEvent::OutputDegraded { output, reason } => {
-                writeln!(out, "warning: output `{output}` stopped: {reason}")?
+                writeln!(out, "warning: output `{output}` is not playing: {reason}")?;
+                if village_outputs.contains(&output) {
+                    silent.push((output, reason));
+                }
             }
             PlayoutEvent::OutputRecovered { output } => writeln!(out, "output `{output}` plays again")?,
             PlayoutEvent::Refused { why, .. } => {
@@ -101,6 +108,17 @@ pub fn run(
         }
     }
     running.shutdown();
+    if ok && !silent.is_empty() {
+        let names: Vec<String> = silent.iter().map(|(o, _)| format!("`{o}`")).collect();
+        writeln!(
+            out,
+            "the clip ran, but {} {} not playing, so {} did not hear all of it (see `xiangyin devices`, or try `--profile virtual`)",
+            names.join(", "),
+            if names.len() == 1 { "was" } else { "were" },
+            v.name
+        )?;
+        return Ok(false);
+    }
     if ok {
         writeln!(out, "done: {:.1} s played", meta.duration_s)?;
         for o in &plan.profile.outputs {

@@ -182,7 +182,8 @@ fn run(
     rx: &Receiver<Command>,
     ev: &Sender<PlayoutEvent>,
 ) {
-    let mut healthy: Vec<bool> = sinks.iter().map(|s| s.health().is_healthy()).collect();
+    // Assume healthy so an output that starts degraded (card missing at start) is reported too.
+    let mut healthy: Vec<bool> = vec![true; sinks.len()];
     let mut underruns: Vec<u64> = vec![0; sinks.len()];
     'outer: loop {
         // Wait until the next period is due (rendered `lead` before it is heard), taking commands
