@@ -188,3 +188,23 @@ fn a_missing_profile_and_a_bad_timezone_are_named() {
     assert!(text.contains("hardware-profiles/studio.yaml:1:1: no hardware profile named `studio` (known: default, virtual, wired)"), "{text}");
     assert!(text.contains("schedules/station.yaml:1:11: `Asia/Shangai` is not an IANA time zone"), "{text}");
 }
+
+#[test]
+fn holiday_calendar_mistakes_are_named_at_their_place() {
+    let st = mini_station();
+    std::fs::write(
+        st.root().join("schedules/holidays.yaml"),
+        "holidays:\n  - 2027-01-01\n  - 2027-02-30\n  - 2027-02-12..2027-02-06\n  - 2027-02-06..2028-02-12\n",
+    )
+    .unwrap();
+    let out = st.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stdout(&out).lines().collect::<Vec<_>>(),
+        [
+            "schedules/holidays.yaml:3:5: `2027-02-30` is not a date or a range: write 2026-10-01 or 2026-10-01..2026-10-07",
+            "schedules/holidays.yaml:4:5: holiday range `2027-02-12..2027-02-06` ends before it starts",
+            "schedules/holidays.yaml:5:5: holiday range `2027-02-06..2028-02-12` is longer than 60 days; is a year mistyped?",
+        ]
+    );
+}

@@ -157,3 +157,21 @@ fn the_limiter_holds_when_eight_villages_play_loud_clips_at_once() {
         assert!(u32::from(peak) > u32::from(ceiling) * 9 / 10, "channel {}: the clip should be loud, peak {peak}", i + 1);
     }
 }
+
+#[test]
+fn on_a_holiday_villages_keep_their_holiday_quiet_hours() {
+    // 2027-01-01 is a Friday and a holiday in the demo calendar: 东门村's holiday (= weekend) quiet
+    // hours last until 07:30, so its 07:00 notice waits; on the Friday before it plays at 07:00.
+    let st = Station::new(true);
+    let holiday = tempfile::tempdir().unwrap();
+    let csv = render(&st, "2027-01-01T06:59:59", "2027-01-01T07:00:05", holiday.path());
+    let dongmen = csv.lines().find(|l| l.contains(",dongmen,")).expect("dongmen is planned");
+    assert!(
+        dongmen.contains(",2027-01-01T07:00:00+08:00,,,deferred-not-started-in-window,"),
+        "deferred past the window on the holiday: {dongmen}"
+    );
+    let friday = tempfile::tempdir().unwrap();
+    let csv = render(&st, "2026-12-25T06:59:59", "2026-12-25T07:00:05", friday.path());
+    let dongmen = csv.lines().find(|l| l.contains(",dongmen,")).expect("dongmen is planned");
+    assert!(dongmen.contains(",48000,"), "plays at 07:00 on an ordinary Friday: {dongmen}");
+}

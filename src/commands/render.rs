@@ -85,7 +85,9 @@ pub fn run(
     };
     std::fs::create_dir_all(out_dir)?;
     let index = ClipIndex::new(&clips);
-    let planned = scheduler::plan_window(&plan, &index, from, to, &mut PlaylistState::default(), &|_| false);
+    let calendar = plan.calendar.clone();
+    let planned =
+        scheduler::plan_window(&plan, &index, from, to, &mut PlaylistState::default(), &|d| calendar.is_holiday(d));
     let fates = play(&plan, &library, &planned, from, to, out_dir)?;
     write_csv(&out_dir.join("cues.csv"), &planned, &fates, from, tz)?;
     let played = fates.values().filter(|f| f.start.is_some()).count();

@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
-use super::files::{QuietHoursFile, StationFile, VillagesFile, Windows};
-use super::model::{ItemRef, LoudnessPolicy, Profile, QuietHours, Station, Village};
+use super::files::{HolidaysFile, QuietHoursFile, StationFile, VillagesFile, Windows};
+use super::model::{Calendar, ItemRef, LoudnessPolicy, Profile, QuietHours, Station, Village};
 use super::problem::{Problem, Problems};
 use super::yaml::{self, Doc, Seg};
 use crate::domain::{ClipId, DailyWindow, GainDb, Language, MessageId, TimeOfDay, VillageId, ZoneId};
@@ -281,4 +281,48 @@ fn quiet_hours(at: &At<'_>, i: usize, q: &QuietHoursFile, problems: &mut Problem
         None => weekends.clone(),
     };
     QuietHours { weekdays, weekends, holidays }
+}
+
+/// Longest holiday range accepted (a typo in a year should not make a century of holidays).
+const MAX_HOLIDAY_RANGE_DAYS: i64 = 60;
+
+pub(super) fn calendar(file: &Path, text: &str, problems: &mut Problems) -> Calendar {
+    let (f, doc): (HolidaysFile, Doc) = match yaml::parse(file, text) {
+        Ok(v) => v,
+        Err(p) => {
+            problems.push(p);
+            return Calendar::default();
+        }
+    };
+    let at = At { file, doc: &doc };
+    let mut cal = Calendar::default();
+    let date = |s: &str| chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok();
+    for (i, entry) in f.holidays.iter().enumerate() {
+        let (a, b) = match entry.split_once("..") {
+            Some((a, b)) => (date(a), date(b)),
+            None => (date(entry), date(entry)),
+        };
+        match (a, b) {
+            (Some(a), Some(b)) if a <= b && (b - a).num_days() < MAX_HOLIDAY_RANGE_DAYS => {
+                let mut d = a;
+                while d <= b {
+                    cal.holidays.insert(d);
+                    d = d.succ_opt().expect("dates in range");
+                }
+            }
+            (Some(a), Some(b)) if a > b => problems.push(at.at(
+                yaml_path!["holidays", i],
+                format!("holiday range `{entry}` ends before it starts"),
+            )),
+            (Some(_), Some(_)) => problems.push(at.at(
+                yaml_path!["holidays", i],
+                format!("holiday range `{entry}` is longer than {MAX_HOLIDAY_RANGE_DAYS} days; is a year mistyped?"),
+            )),
+            _ => problems.push(at.at(
+                yaml_path!["holidays", i],
+                format!("`{entry}` is not a date or a range: write 2026-10-01 or 2026-10-01..2026-10-07"),
+            )),
+        }
+    }
+    cal
 }

@@ -151,6 +151,15 @@ impl Windows {
     }
 }
 
+/// `schedules/holidays.yaml` (optional): the holiday calendar.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HolidaysFile {
+    /// Holidays: `2026-10-01` or a range `2026-10-01..2026-10-07` (both ends included).
+    #[serde(default)]
+    pub holidays: Vec<String>,
+}
+
 /// Any other `schedules/*.yaml`: playlists and slots.
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

@@ -27,6 +27,8 @@ impl Layout {
     pub const STATION: &'static str = "station.yaml";
     /// Name of the villages file inside `schedules/`.
     pub const VILLAGES: &'static str = "villages.yaml";
+    /// Name of the (optional) holiday calendar inside `schedules/`.
+    pub const HOLIDAYS: &'static str = "holidays.yaml";
 
     /// A layout rooted at `root`.
     pub fn new(root: impl Into<PathBuf>) -> Self {
@@ -62,7 +64,8 @@ impl Layout {
             let path = entry?.path();
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
             let is_yaml = name.ends_with(".yaml") || name.ends_with(".yml");
-            if is_yaml && !name.starts_with('.') && name != Self::STATION && name != Self::VILLAGES {
+            let reserved = [Self::STATION, Self::VILLAGES, Self::HOLIDAYS];
+            if is_yaml && !name.starts_with('.') && !reserved.contains(&name) {
                 out.push(path);
             }
         }
@@ -164,6 +167,19 @@ pub fn load(layout: &Layout, profile: Option<&str>, catalog: &Catalog) -> Result
         }
     };
 
+    let holidays_path = layout.schedules().join(Layout::HOLIDAYS);
+    let calendar = if holidays_path.exists() {
+        match read(layout, &holidays_path) {
+            Ok(text) => check_station::calendar(&layout.shown(&holidays_path), &text, &mut problems),
+            Err(p) => {
+                problems.push(p);
+                Calendar::default()
+            }
+        }
+    } else {
+        Calendar::default()
+    };
+
     let mut schedule = check_schedule::Schedule::default();
     match layout.schedule_files() {
         Ok(files) => {
@@ -181,7 +197,7 @@ pub fn load(layout: &Layout, profile: Option<&str>, catalog: &Catalog) -> Result
 
     match (station, villages, profile) {
         (Some(station), Some(villages), Some(profile)) if problems.is_empty() => {
-            Ok(Plan { station, villages, playlists, slots, profile })
+            Ok(Plan { station, villages, playlists, slots, profile, calendar })
         }
         _ => Err(problems.sorted()),
     }

@@ -275,6 +275,20 @@ pub struct Profile {
     pub max_level_dbfs: f64,
 }
 
+/// The holiday calendar from `schedules/holidays.yaml` (empty when the file is absent).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Calendar {
+    /// Every holiday, as local dates.
+    pub holidays: std::collections::BTreeSet<NaiveDate>,
+}
+
+impl Calendar {
+    /// True when `date` is a holiday.
+    pub fn is_holiday(&self, date: NaiveDate) -> bool {
+        self.holidays.contains(&date)
+    }
+}
+
 /// Everything `serve`, `render` and `check` need: station, villages, schedule and wiring.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -288,6 +302,8 @@ pub struct Plan {
     pub slots: Vec<Slot>,
     /// The chosen wiring.
     pub profile: Profile,
+    /// Holidays.
+    pub calendar: Calendar,
 }
 
 impl Plan {

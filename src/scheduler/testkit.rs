@@ -120,5 +120,6 @@ pub fn plan(station: Station, villages: Vec<Village>, playlists: Vec<Playlist>, 
         playlists: playlists.into_iter().map(|p| (p.id.clone(), p)).collect(),
         slots,
         profile: Profile { name: "virtual".into(), outputs: Vec::new(), zones: BTreeMap::new(), max_level_dbfs: -1.0 },
+        calendar: Default::default(),
     }
 }
