@@ -19,18 +19,24 @@ deps:
 build: deps
 	$(CARGO) build --release
 
-## Run the station on the bundled demo content.
+## Run the station on the bundled demo content. Until `xiangyin serve` exists: check the
+## configuration, list the library, and render tomorrow's 07:00 morning notices to WAV.
+DEMO_DAY := $(shell TZ=Asia/Shanghai date -d tomorrow +%F)
 run: build
 	$(BIN) --root . check
 	$(BIN) --root . clips
+	$(BIN) --root . render --profile virtual --from $(DEMO_DAY)T06:59:58 --to $(DEMO_DAY)T07:00:30 --out var/demo-render
+	@echo "listen: var/demo-render/rec.wav (channel N = village N of hardware-profiles/virtual.yaml); what played: var/demo-render/cues.csv"
 
 ## Every test: unit, integration (real files, real processes).
 test: deps
 	$(CARGO) build --benches
 	$(CARGO) test
 
-## Benchmarks (print tables; compare with ffmpeg when present).
+## Benchmarks (print tables; the import benchmark compares with ffmpeg, installed when missing).
 bench: deps
+	@command -v ffmpeg >/dev/null || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq ffmpeg; }
 	$(CARGO) bench --bench import
 	$(CARGO) bench --bench engine
 
