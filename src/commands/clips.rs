@@ -20,8 +20,8 @@ pub fn run(paths: &Paths, as_json: bool, out: &mut dyn Write, err: &mut dyn Writ
     }
     writeln!(
         out,
-        "{:<16}  {:<12}  {:<12}  {:>8}  {:>7}  {:>7}  {:<9}  {}",
-        "id", "language", "kind", "duration", "LUFS", "dBTP", "review", "title"
+        "{:<16}  {:<12}  {:<12}  {:>8}  {:>7}  {:>7}  {:<9}  title",
+        "id", "language", "kind", "duration", "LUFS", "dBTP", "review"
     )?;
     for c in &clips {
         writeln!(

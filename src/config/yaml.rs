@@ -105,10 +105,13 @@ impl Doc {
 }
 
 /// Builds a [`Doc`] from parser events.
+/// A mapping key waiting for its value: the key text and its (line, col).
+type PendingKey = Option<(String, (usize, usize))>;
+
 #[derive(Default)]
 struct Builder {
     /// Open containers; for maps, a pending key waits for its value.
-    stack: Vec<(Node, Option<(String, (usize, usize))>)>,
+    stack: Vec<(Node, PendingKey)>,
     root: Option<Node>,
     /// Anchored nodes are not tracked for aliases: an alias is a scalar position.
     done: bool,

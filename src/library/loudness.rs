@@ -19,9 +19,9 @@ pub struct Loudness {
 }
 
 impl Loudness {
-    /// True when the signal is below the silence gate.
+    /// True when the signal is below the silence gate (or unmeasurable: NaN counts as silent).
     pub fn is_silent(&self) -> bool {
-        !(self.integrated_lufs >= SILENCE_LUFS)
+        self.integrated_lufs.partial_cmp(&SILENCE_LUFS).is_none_or(|o| o.is_lt())
     }
 
     /// The gain to apply at playout: reaches `policy.target_lufs`, but never lifts the true peak
@@ -113,7 +113,7 @@ mod tests {
             .map(|i| (std::f64::consts::FRAC_PI_2 * f64::from(i) + std::f64::consts::FRAC_PI_4).sin() as f32)
             .collect();
         let sample_peak = s.iter().fold(0.0f32, |m, x| m.max(x.abs()));
-        assert!((f64::from(sample_peak) - 0.7071).abs() < 1e-3);
+        assert!((f64::from(sample_peak) - std::f64::consts::FRAC_1_SQRT_2).abs() < 1e-3);
         let l = measure(&s, 1, rate).unwrap();
         assert!(l.true_peak_dbtp > -0.6, "true peak {} dBTP should be near 0", l.true_peak_dbtp);
     }

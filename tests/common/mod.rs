@@ -136,7 +136,7 @@ pub fn write_wav(path: &Path, samples: &[f64], rate: u32, channels: u16, bits: u
         if float {
             w.write_sample(s as f32).unwrap();
         } else {
-            let max = f64::from((1u32 << (bits - 1)) as u32) - 1.0;
+            let max = f64::from(1u32 << (bits - 1)) - 1.0;
             let v = (s * max).round() as i32;
             match bits {
                 8 => w.write_sample(v as i8).unwrap(),
