@@ -310,10 +310,8 @@ pub(super) fn calendar(file: &Path, text: &str, problems: &mut Problems) -> Cale
                     d = d.succ_opt().expect("dates in range");
                 }
             }
-            (Some(a), Some(b)) if a > b => problems.push(at.at(
-                yaml_path!["holidays", i],
-                format!("holiday range `{entry}` ends before it starts"),
-            )),
+            (Some(a), Some(b)) if a > b => problems
+                .push(at.at(yaml_path!["holidays", i], format!("holiday range `{entry}` ends before it starts"))),
             (Some(_), Some(_)) => problems.push(at.at(
                 yaml_path!["holidays", i],
                 format!("holiday range `{entry}` is longer than {MAX_HOLIDAY_RANGE_DAYS} days; is a year mistyped?"),

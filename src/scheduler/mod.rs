@@ -351,40 +351,33 @@ impl Context<'_> {
                     None
                 }
             };
-            if !outcome.plays() {
+            // A non-playing entry keeps its chosen clip (for the log) but takes no air time.
+            let plays = outcome.plays();
+            let (cue, duration, chime_gain, chime_missing) = if !plays {
                 if let Outcome::NoVariant { message } = &outcome {
                     tracing::warn!(slot = %slot.name, village = %village.id, "no playable variant of `{message}` for {}", village.id);
                 }
-                out.push(Planned {
-                    id,
-                    slot: slot.name.clone(),
-                    firing,
-                    village: village.id.clone(),
-                    zone: village.zone.clone(),
-                    item: Some(item.clone()),
-                    at,
-                    cue: clip.map(|c| self.cue(id, slot, village, c, at, None)),
-                    duration: Duration::ZERO,
-                    outcome,
-                    chime_gain: None,
-                    chime_missing: None,
-                });
-                cursor = at;
-                continue;
-            }
-            let clip = clip.expect("a playing entry has a clip");
-            let mut chime: Option<&ClipMeta> = None;
-            let mut chime_missing = None;
-            if chime_pending {
-                chime_pending = false;
-                let wanted = slot.chime.as_ref().expect("pending only when the slot has a chime");
-                match self.clips.resolve(wanted, village, station, date) {
-                    Variant::Playable(c) => chime = Some(c),
-                    Variant::Expired(_) => chime_missing = Some(Outcome::SkippedExpired),
-                    Variant::None => chime_missing = Some(Outcome::NoVariant { message: wanted.to_string() }),
+                (clip.map(|c| self.cue(id, slot, village, c, at, None)), Duration::ZERO, None, None)
+            } else {
+                let clip = clip.expect("a playing entry has a clip");
+                let mut chime: Option<&ClipMeta> = None;
+                let mut chime_missing = None;
+                if chime_pending {
+                    chime_pending = false;
+                    let wanted = slot.chime.as_ref().expect("pending only when the slot has a chime");
+                    match self.clips.resolve(wanted, village, station, date) {
+                        Variant::Playable(c) => chime = Some(c),
+                        Variant::Expired(_) => chime_missing = Some(Outcome::SkippedExpired),
+                        Variant::None => chime_missing = Some(Outcome::NoVariant { message: wanted.to_string() }),
+                    }
                 }
-            }
-            let duration = chime.map_or(Duration::ZERO, clip_duration) + clip_duration(clip);
+                (
+                    Some(self.cue(id, slot, village, clip, at, chime.map(|c| c.id.clone()))),
+                    chime.map_or(Duration::ZERO, clip_duration) + clip_duration(clip),
+                    chime.map(|c| self.gain(village, c, at)),
+                    chime_missing,
+                )
+            };
             out.push(Planned {
                 id,
                 slot: slot.name.clone(),
@@ -393,13 +386,13 @@ impl Context<'_> {
                 zone: village.zone.clone(),
                 item: Some(item.clone()),
                 at,
-                cue: Some(self.cue(id, slot, village, clip, at, chime.map(|c| c.id.clone()))),
+                cue,
                 duration,
                 outcome,
-                chime_gain: chime.map(|c| self.gain(village, c, at)),
+                chime_gain,
                 chime_missing,
             });
-            cursor = at + to_chrono(duration) + to_chrono(playlist.gap);
+            cursor = if plays { at + to_chrono(duration) + to_chrono(playlist.gap) } else { at };
         }
         out
     }
