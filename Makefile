@@ -2,9 +2,11 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 APT_PACKAGES := libasound2-dev pkg-config
+# The browser tests drive headless Chromium through chromedriver.
+TEST_APT_PACKAGES := chromium chromium-driver
 BIN := target/release/xiangyin
 
-.PHONY: run test deps build bench demo-library check clean
+.PHONY: run test deps test-deps build bench demo-library check clean
 
 ## Install the system packages the build needs (Debian/Ubuntu, as root or with sudo).
 deps:
@@ -16,20 +18,32 @@ deps:
 	fi
 	@command -v $(CARGO) >/dev/null || { echo "cargo is missing: install Rust from https://rustup.rs"; exit 1; }
 
+## What the tests need besides the build: Chromium and its driver for the browser tests.
+test-deps:
+	@missing=""; for p in $(TEST_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
 build: deps
 	$(CARGO) build --release
 
-## Run the station on the bundled demo content. Until `xiangyin serve` exists: check the
-## configuration, list the library, and render tomorrow's 07:00 morning notices to WAV.
+## Run the station on the bundled demo content: check it, preview tomorrow's 07:00 morning notices
+## as WAV (var/demo-render/), then serve — on the sound card of hardware-profiles/default.yaml, or,
+## with no card, on the virtual profile that records every village to var/recordings/. Ctrl-C stops.
 DEMO_DAY := $(shell TZ=Asia/Shanghai date -d tomorrow +%F)
+LISTEN ?= 127.0.0.1:8080
 run: build
 	$(BIN) --root . check
 	$(BIN) --root . clips
 	$(BIN) --root . render --profile virtual --from $(DEMO_DAY)T06:59:58 --to $(DEMO_DAY)T07:00:30 --out var/demo-render
-	@echo "listen: var/demo-render/rec.wav (channel N = village N of hardware-profiles/virtual.yaml); what played: var/demo-render/cues.csv"
+	@echo "preview: var/demo-render/rec.wav (channel N = village N of hardware-profiles/virtual.yaml); cues: var/demo-render/cues.csv"
+	$(BIN) --root . serve --listen $(LISTEN)
 
-## Every test: unit, integration (real files, real processes).
-test: deps
+## Every test: unit, integration (real files, real processes, real ports), browser (headless Chromium).
+test: deps test-deps
 	$(CARGO) build --benches
 	$(CARGO) test
 

@@ -98,6 +98,7 @@ fn main() {
             message: None,
             transcript: None,
             expires: None,
+            max_plays_per_day: None,
             uploader: "bench",
             review: ReviewState::Pending,
             station: &station,

@@ -7,10 +7,13 @@
 
 pub mod commands;
 pub mod config;
+pub mod daemon;
 pub mod domain;
 pub mod engine;
 pub mod library;
 pub mod output;
 pub mod playout;
 pub mod scheduler;
+pub mod station;
 pub mod store;
+pub mod web;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use xiangyin::commands::{self, Paths};
-use xiangyin::domain::{ClipKind, Priority};
+use xiangyin::domain::{ClipKind, Priority, Role};
 
 /// xiangyin (乡音) — village broadcast controller.
 #[derive(Parser)]
@@ -53,6 +53,9 @@ enum Command {
         /// Last day it may play (YYYY-MM-DD).
         #[arg(long)]
         expires: Option<String>,
+        /// At most this many plays per village and day (default: no limit).
+        #[arg(long)]
+        max_plays_per_day: Option<u32>,
         /// Approve for playout right away (otherwise it waits for review).
         #[arg(long)]
         approve: bool,
@@ -93,6 +96,23 @@ enum Command {
         #[arg(long)]
         csv: bool,
     },
+    /// Run the station: play every village's schedule, unattended, with a web page and /metrics.
+    Serve {
+        /// Hardware profile (default: the one station.yaml names; `virtual` when its card is missing).
+        #[arg(long)]
+        profile: Option<String>,
+        /// Address for the web page, /healthz and /metrics.
+        #[arg(long, default_value = "127.0.0.1:8080", env = "XIANGYIN_LISTEN")]
+        listen: String,
+        /// Largest upload accepted, in MB.
+        #[arg(long, default_value_t = 200, env = "XIANGYIN_MAX_UPLOAD_MB")]
+        max_upload_mb: u64,
+    },
+    /// Manage the people who may use the web UI, and their API tokens.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
     /// List the sound devices, with the ids to paste into a hardware profile.
     Devices,
     /// Play one clip on one village now (checks the wiring).
@@ -112,10 +132,60 @@ enum Command {
     },
 }
 
+/// What `xiangyin user` does.
+#[derive(Subcommand)]
+enum UserAction {
+    /// Add a user. The password is read as one line from standard input.
+    Add {
+        /// Login name: lower-case ascii letters, digits, `.`, `_` or `-` (e.g. wang.fang).
+        name: String,
+        /// admin, operator or uploader.
+        #[arg(long)]
+        role: Role,
+    },
+    /// List the users, their roles and the labels of their API tokens.
+    List,
+    /// Remove a user, with their sessions and API tokens.
+    Remove {
+        /// Login name.
+        name: String,
+    },
+    /// Set a user's password, read as one line from standard input; their browsers must log in again.
+    Passwd {
+        /// Login name.
+        name: String,
+    },
+    /// Give a user another role.
+    Role {
+        /// Login name.
+        name: String,
+        /// admin, operator or uploader.
+        #[arg(long)]
+        role: Role,
+    },
+    /// Make an API token for a user and print it. It is shown this once: the station keeps only its hash.
+    Token {
+        /// Login name.
+        name: String,
+        /// What the token is for (unique per user), e.g. phone.
+        #[arg(long)]
+        label: String,
+    },
+    /// Revoke a user's API token.
+    Revoke {
+        /// Login name.
+        name: String,
+        /// The token's label (see `xiangyin user list`).
+        #[arg(long)]
+        label: String,
+    },
+}
+
 /// Log filter when RUST_LOG is not set: our own info, decoders only when something is wrong.
 const DEFAULT_LOG: &str = "info,symphonia_core=off,symphonia_bundle_mp3=off,symphonia_bundle_flac=off,\
 symphonia_format_ogg=off,symphonia_format_isomp4=off,symphonia_format_riff=off,symphonia_codec_aac=off,\
-symphonia_codec_vorbis=off,symphonia_codec_pcm=off,symphonia_format_mkv=off,symphonia_format_caf=off";
+symphonia_codec_vorbis=off,symphonia_codec_pcm=off,symphonia_format_mkv=off,symphonia_format_caf=off,\
+tokio_cron_scheduler=warn";
 
 fn main() -> ExitCode {
     match run() {
@@ -133,6 +203,7 @@ fn run() -> anyhow::Result<bool> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| DEFAULT_LOG.into()))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let paths = Paths::new(&cli.root, cli.state.as_deref());
     // Not locked: logging from worker threads writes to stderr too.
@@ -142,7 +213,18 @@ fn run() -> anyhow::Result<bool> {
         Command::Check { profile } => {
             commands::check::run(&paths, profile.as_deref(), &mut out, &mut err).context("check")
         }
-        Command::Import { files, title, language, kind, message, transcript, expires, approve, json } => {
+        Command::Import {
+            files,
+            title,
+            language,
+            kind,
+            message,
+            transcript,
+            expires,
+            max_plays_per_day,
+            approve,
+            json,
+        } => {
             let tags = commands::import::Tags {
                 title,
                 language,
@@ -150,6 +232,7 @@ fn run() -> anyhow::Result<bool> {
                 message,
                 transcript,
                 expires,
+                max_plays_per_day,
                 approve,
                 uploader: format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "station".into())),
             };
@@ -163,6 +246,23 @@ fn run() -> anyhow::Result<bool> {
             commands::log::run(&paths, village.as_deref(), since.as_deref(), csv, &mut out).context("log")
         }
         Command::Devices => commands::devices::run(&mut out).context("devices"),
+        Command::User { action } => {
+            let mut stdin = std::io::stdin().lock();
+            match action {
+                UserAction::Add { name, role } => commands::user::add(&paths, &name, role, &mut stdin, &mut out),
+                UserAction::List => commands::user::list(&paths, &mut out),
+                UserAction::Remove { name } => commands::user::remove(&paths, &name, &mut out),
+                UserAction::Passwd { name } => commands::user::passwd(&paths, &name, &mut stdin, &mut out),
+                UserAction::Role { name, role } => commands::user::role(&paths, &name, role, &mut out),
+                UserAction::Token { name, label } => commands::user::token(&paths, &name, &label, &mut out),
+                UserAction::Revoke { name, label } => commands::user::revoke(&paths, &name, &label, &mut out),
+            }
+            .context("user")
+        }
+        Command::Serve { profile, listen, max_upload_mb } => {
+            xiangyin::daemon::serve(&paths, &xiangyin::daemon::Options { profile, listen, max_upload_mb })
+                .map(|()| true)
+        }
         Command::Play { village, clip, priority, profile } => {
             let priority = if priority == "emergency" { Priority::Emergency } else { Priority::Manual };
             commands::play::run(&paths, profile.as_deref(), &village, &clip, priority, &mut out).context("play")

@@ -202,6 +202,7 @@ fn clip(hex: &str, message: &str, language: &str, kind: ClipKind, secs: f64) -> 
         message: Some(MessageId::new(message).unwrap()),
         transcript: None,
         expires: None,
+        max_plays_per_day: None,
         review: ReviewState::Approved,
         uploader: "cli:test".into(),
         imported_at: "2026-09-01T08:00:00Z".parse().unwrap(),

@@ -26,6 +26,9 @@ pub struct Tags {
     pub transcript: Option<String>,
     /// Expiry date (YYYY-MM-DD).
     pub expires: Option<String>,
+    /// At most this many plays per village and local day (`--max-plays-per-day`); `None` for no
+    /// limit. 0 is refused for every file, with a sentence saying so.
+    pub max_plays_per_day: Option<u32>,
     /// Mark approved right away (station staff importing at the station).
     pub approve: bool,
     /// Who imports.
@@ -98,6 +101,7 @@ pub fn run(
             message: tags.message.as_deref(),
             transcript: tags.transcript.as_deref(),
             expires: tags.expires.as_deref(),
+            max_plays_per_day: tags.max_plays_per_day,
             uploader: &tags.uploader,
             review: if tags.approve { ReviewState::Approved } else { ReviewState::Pending },
             station: &station,
@@ -135,7 +139,7 @@ fn stem(p: &Path) -> String {
 
 fn describe(file: &Path, m: &ClipMeta, existing: bool) -> String {
     let what = if existing { "already in the library as" } else { "imported as" };
-    format!(
+    let mut line = format!(
         "{}: {what} {} — {} [{} {}], {:.1} s, {:.1} LUFS, {:.1} dBTP, gain {:+.1} dB, {}",
         file.display(),
         m.id,
@@ -147,5 +151,9 @@ fn describe(file: &Path, m: &ClipMeta, existing: bool) -> String {
         m.loudness.true_peak_dbtp,
         m.loudness.gain_db,
         m.review.name()
-    )
+    );
+    if let Some(n) = m.max_plays_per_day {
+        line.push_str(&format!(", at most {n} plays a day per village"));
+    }
+    line
 }

@@ -8,6 +8,7 @@ pub mod import;
 pub mod log;
 pub mod play;
 pub mod render;
+pub mod user;
 
 use std::path::{Path, PathBuf};
 

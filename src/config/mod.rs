@@ -8,6 +8,7 @@ mod check_station;
 mod files;
 mod model;
 mod problem;
+pub mod write;
 pub mod yaml;
 
 use std::path::{Path, PathBuf};

@@ -19,7 +19,7 @@ impl fmt::Display for CueId {
 }
 
 /// One decided play: this clip variant, on this village's zone, at this instant and level.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Cue {
     /// Id, unique within the run.
     pub id: CueId,

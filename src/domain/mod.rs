@@ -1,4 +1,5 @@
-//! Plain types shared by every part of the station: ids, languages, priorities, gains and time rules.
+//! Plain types shared by every part of the station: ids, languages, priorities, gains, time rules
+//! and the roles of people.
 //!
 //! Nothing here reads files, touches devices or knows about HTTP; the types only promise that a value
 //! which exists is well formed (a `VillageId` is a valid slug, a `Language` a valid tag, ...).
@@ -9,6 +10,7 @@ mod gain;
 mod ids;
 mod language;
 mod priority;
+mod role;
 mod time;
 
 pub use clip::{ClipKind, ReviewState};
@@ -17,4 +19,5 @@ pub use gain::GainDb;
 pub use ids::{ClipId, IdError, MessageId, OutputName, PlaylistId, VillageId, ZoneId};
 pub use language::{Language, LanguageError};
 pub use priority::Priority;
+pub use role::{Action, Role};
 pub use time::{CronRule, DailyWindow, DayKind, TimeError, TimeOfDay};

@@ -176,6 +176,17 @@ impl Engine {
         self.zones.iter().all(Zone::is_idle)
     }
 
+    /// Moves the clock to sample `to` without rendering, when [`Engine::is_idle`] (a virtual clock
+    /// jumping over silence: a month simulated in seconds). Returns false, changing nothing, when
+    /// something is playing or waiting, or `to` is in the past.
+    pub fn skip_idle(&mut self, to: u64) -> bool {
+        if !self.is_idle() || to < self.now {
+            return false;
+        }
+        self.now = to;
+        true
+    }
+
     fn zone(&self, id: &ZoneId) -> Result<usize, EngineError> {
         self.zone_index.get(id).copied().ok_or_else(|| EngineError::UnknownZone(id.clone()))
     }

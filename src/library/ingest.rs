@@ -13,7 +13,7 @@ use super::decode::{Source, SourceInfo};
 use super::loudness::{Loudness, Meter};
 use super::refusal::Refusal;
 use super::resample::MonoResampler;
-use super::sidecar::{CanonicalInfo, ClipMeta, LoudnessInfo, OriginalInfo};
+use super::sidecar::{CanonicalInfo, ClipMeta, LoudnessInfo, OriginalInfo, ZERO_MAX_PLAYS};
 use super::{CANONICAL, CANONICAL_RATE, Library, SIDECAR};
 use crate::config::{Station, yaml};
 use crate::domain::{ClipId, ClipKind, Language, MessageId, ReviewState};
@@ -37,6 +37,9 @@ pub struct ImportRequest<'a> {
     pub transcript: Option<&'a str>,
     /// Expiry date, as given (YYYY-MM-DD).
     pub expires: Option<&'a str>,
+    /// At most this many plays per village and local day ([`ClipMeta::max_plays_per_day`]);
+    /// `None` for no limit. `Some(0)` is refused.
+    pub max_plays_per_day: Option<u32>,
     /// Who imports.
     pub uploader: &'a str,
     /// Initial review state.
@@ -108,6 +111,7 @@ pub(super) fn import(lib: &Library, req: &ImportRequest<'_>) -> Result<ImportOut
         message: tags.message,
         transcript: req.transcript.map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned),
         expires: tags.expires,
+        max_plays_per_day: tags.max_plays_per_day,
         review: req.review.clone(),
         uploader: req.uploader.to_owned(),
         imported_at: Utc::now(),
@@ -137,6 +141,7 @@ struct Tags {
     language: Language,
     message: Option<MessageId>,
     expires: Option<NaiveDate>,
+    max_plays_per_day: Option<u32>,
 }
 
 fn check_tags(req: &ImportRequest<'_>) -> Result<Tags, Refusal> {
@@ -161,7 +166,10 @@ fn check_tags(req: &ImportRequest<'_>) -> Result<Tags, Refusal> {
                 .map_err(|_| Refusal::BadMetadata(format!("expiry `{d}` is not a date: write YYYY-MM-DD")))
         })
         .transpose()?;
-    Ok(Tags { language, message, expires })
+    if req.max_plays_per_day == Some(0) {
+        return Err(Refusal::BadMetadata(ZERO_MAX_PLAYS.into()));
+    }
+    Ok(Tags { language, message, expires, max_plays_per_day: req.max_plays_per_day })
 }
 
 /// Decodes `src` on a second thread while this one resamples, meters and writes `dst`.
@@ -412,5 +420,93 @@ fn clean_stale_staging(staging: &Path) {
         if !Path::new("/proc").join(pid).exists() {
             let _ = fs::remove_dir_all(entry.path());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::LoudnessPolicy;
+
+    fn station() -> Station {
+        Station {
+            name: "测试站".into(),
+            timezone: chrono_tz::Asia::Shanghai,
+            languages: vec![Language::new("cmn").unwrap()],
+            default_language: Language::new("cmn").unwrap(),
+            hardware_profile: "virtual".into(),
+            loudness: LoudnessPolicy::default(),
+            max_clip_duration: Duration::from_secs(1800),
+            chime: None,
+        }
+    }
+
+    fn request<'a>(path: &'a Path, station: &'a Station, max_plays_per_day: Option<u32>) -> ImportRequest<'a> {
+        ImportRequest {
+            path,
+            uploaded_name: "notice.wav",
+            title: "防火通知",
+            language: "cmn",
+            kind: ClipKind::Notice,
+            message: Some("fire-safety"),
+            transcript: None,
+            expires: None,
+            max_plays_per_day,
+            uploader: "cli:test",
+            review: ReviewState::Pending,
+            station,
+        }
+    }
+
+    /// One second of a `hz` tone at −20 dBFS, 48 kHz mono 16-bit.
+    fn tone(path: &Path, hz: f64) {
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 48_000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(path, spec).unwrap();
+        for i in 0..48_000 {
+            let x = 0.1 * (2.0 * std::f64::consts::PI * hz * f64::from(i) / 48_000.0).sin();
+            w.write_sample((x * f64::from(i16::MAX)) as i16).unwrap();
+        }
+        w.finalize().unwrap();
+    }
+
+    #[test]
+    fn the_daily_limit_goes_into_the_sidecar() {
+        let dir = tempfile::tempdir().unwrap();
+        let wav = dir.path().join("notice.wav");
+        tone(&wav, 1000.0);
+        let lib = Library::new(dir.path().join("audio-library"), dir.path().join("staging"));
+        let st = station();
+        let done = lib.import(&request(&wav, &st, Some(2))).unwrap();
+        assert_eq!(done.meta.max_plays_per_day, Some(2));
+        assert_eq!(lib.get(&done.meta.id).unwrap().unwrap().max_plays_per_day, Some(2));
+        let text = fs::read_to_string(lib.clip_dir(&done.meta.id).join(SIDECAR)).unwrap();
+        assert!(text.contains("\nmax_plays_per_day: 2\n"), "{text}");
+        // Without one, the sidecar does not mention it.
+        let other = dir.path().join("other.wav");
+        tone(&other, 500.0);
+        let done = lib.import(&request(&other, &st, None)).unwrap();
+        assert_eq!(done.meta.max_plays_per_day, None);
+        let text = fs::read_to_string(lib.clip_dir(&done.meta.id).join(SIDECAR)).unwrap();
+        assert!(!text.contains("max_plays_per_day"), "{text}");
+    }
+
+    #[test]
+    fn a_daily_limit_of_zero_is_refused_before_anything_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let wav = dir.path().join("notice.wav");
+        tone(&wav, 1000.0);
+        let lib = Library::new(dir.path().join("audio-library"), dir.path().join("staging"));
+        let st = station();
+        let e = lib.import(&request(&wav, &st, Some(0))).unwrap_err();
+        assert!(matches!(e, ImportError::Refused(Refusal::BadMetadata(_))), "{e:?}");
+        assert_eq!(e.to_string(), ZERO_MAX_PLAYS);
+        assert!(!lib.dir().exists());
     }
 }

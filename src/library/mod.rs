@@ -5,6 +5,7 @@
 //! flushed to disk, then renamed into place. Knows nothing of HTTP or devices.
 
 mod decode;
+pub mod edit;
 mod ingest;
 pub mod loudness;
 mod refusal;

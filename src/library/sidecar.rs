@@ -29,6 +29,14 @@ pub struct ClipMeta {
     /// Last day the clip may play.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires: Option<NaiveDate>,
+    /// At most this many plays per village and per local calendar day (station time zone), so a
+    /// campaign that fires often ends by itself each day; absent means no limit. The scheduler
+    /// counts the cues it plans to play (on time or deferred past quiet hours) of this very clip,
+    /// not chimes, and skips the later ones as `skipped-max-plays`. Never 0: a sidecar saying 0 is
+    /// refused when read (import refuses it too), so the clip is listed as broken rather than
+    /// silently never playing.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "at_least_one")]
+    pub max_plays_per_day: Option<u32>,
     /// Review state; only approved clips are cued.
     pub review: ReviewState,
     /// Who imported it (`cli:USER` or a web user name).
@@ -110,6 +118,88 @@ impl LoudnessInfo {
     }
 }
 
+/// The sentence a limit of 0 is refused with, at import and when a sidecar is read.
+pub(super) const ZERO_MAX_PLAYS: &str =
+    "the maximum number of plays per day must be at least 1; leave it out for no limit";
+
+/// Reads `max_plays_per_day`, refusing 0 with [`ZERO_MAX_PLAYS`] (after the key, since serde_yaml
+/// places the error at the start of the sidecar).
+fn at_least_one<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    match Option::<u32>::deserialize(d)? {
+        Some(0) => Err(serde::de::Error::custom(format!("max_plays_per_day: {ZERO_MAX_PLAYS}"))),
+        other => Ok(other),
+    }
+}
+
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::yaml;
+
+    /// A sidecar as an older xiangyin wrote it, without `max_plays_per_day`.
+    const OLD: &str = "\
+# xiangyin clip — written by the station; edit with care
+id: 13ec56b0d9870bbd
+title: 冬季防火提醒（青溪话）
+language: yue-qingxi
+kind: notice
+message: fire-safety
+review:
+  state: approved
+uploader: cli:station
+imported_at: 2026-11-28T16:18:35.630401802Z
+duration_s: 6.342
+original:
+  file: original.wav
+  uploaded_name: notice-fire-safety.yue-qingxi.wav
+  bytes: 279730
+  sha256: 13ec56b0d9870bbd231cc0907c02a3103950934a81ae8e3da0d9825fee735783
+  codec: pcm_s16le
+  sample_rate: 22050
+  channels: 1
+canonical:
+  file: canonical.wav
+  sample_rate: 48000
+  channels: 1
+  frames: 304420
+loudness:
+  integrated_lufs: -21.42
+  true_peak_dbtp: -1.88
+  gain_db: -1.58
+  target_lufs: -23.0
+";
+
+    #[test]
+    fn a_sidecar_without_a_daily_limit_loads_and_is_written_back_without_one() {
+        let meta: ClipMeta = yaml::from_str(OLD).unwrap();
+        assert_eq!(meta.max_plays_per_day, None);
+        let text = yaml::to_string(&meta).unwrap();
+        assert!(!text.contains("max_plays_per_day"), "{text}");
+        assert_eq!(yaml::from_str::<ClipMeta>(&text).unwrap(), meta);
+    }
+
+    #[test]
+    fn a_daily_limit_round_trips_through_the_sidecar() {
+        let mut meta: ClipMeta = yaml::from_str(OLD).unwrap();
+        meta.max_plays_per_day = Some(2);
+        let text = yaml::to_string(&meta).unwrap();
+        assert!(text.contains("max_plays_per_day: 2\n"), "{text}");
+        assert_eq!(yaml::from_str::<ClipMeta>(&text).unwrap(), meta);
+        // Written by hand: after the expiry, as people would.
+        let by_hand = OLD.replace("review:", "max_plays_per_day: 3\nreview:");
+        assert_eq!(yaml::from_str::<ClipMeta>(&by_hand).unwrap().max_plays_per_day, Some(3));
+    }
+
+    #[test]
+    fn a_daily_limit_of_zero_is_refused_with_a_sentence() {
+        let zero = OLD.replace("review:", "max_plays_per_day: 0\nreview:");
+        let e = yaml::from_str::<ClipMeta>(&zero).unwrap_err();
+        assert!(e.contains(ZERO_MAX_PLAYS), "{e}");
+        let negative = OLD.replace("review:", "max_plays_per_day: -1\nreview:");
+        assert!(yaml::from_str::<ClipMeta>(&negative).is_err());
+    }
 }

@@ -12,6 +12,21 @@
 //!
 //! A stream "generation" is one built stream with its ring; the error callback, the writer (when
 //! the ring stays full too long) and the supervisor (when callbacks stop) can each mark it failed.
+//!
+//! # Time
+//!
+//! A frame pushed into the ring is heard after everything queued before it: the rest of the
+//! ring and the device's own buffer. That queue is whatever it was when the stream started, and
+//! it changes when the ring runs dry and as the card's clock drifts from the system clock, so
+//! the writer cannot know when a block will be heard from when it writes it. The callback tells
+//! it instead: it measures, from cpal's timestamps, when the next ring frame is heard
+//! ([`Clocking`]). [`Sink::write_at`] then places each block where its first frame is heard at
+//! the instant asked for: it pads with silence when the block would come early and skips frames
+//! when it would come late. Corrections are made where they cannot be heard, in silence (most of
+//! a station's day), to within half a millisecond; while every channel sounds the sink only
+//! nudges, a frame or two per block, and only when more than 4 ms off. The device's latency
+//! (its queue plus one callback buffer) is reported through [`Sink::latency`] so the writer can
+//! render far enough ahead.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -23,12 +38,17 @@ use cpal::traits::{DeviceTrait, StreamTrait};
 use rtrb::{Consumer, Producer, RingBuffer};
 
 use super::list::{accepts_text, cpal_problem, find_output, to_cpal};
-use super::ring::{DeviceSample, Generation, fill};
+use super::place::{Fix, is_silent, placement};
+use super::ring::{Clocking, DeviceSample, Generation, UNKNOWN, fill};
 use super::{Health, OutputError, Sink, format_name, whole_frames};
 use crate::config::{Output, SampleFormat};
 
-/// Audio the ring holds (at least; it also holds 4 periods when the period is fixed and long).
+/// Audio the ring holds (at least; with a fixed period it also holds 4 periods and another half
+/// of this, room for a writer that renders ahead of the device's own buffer of 2 periods).
 const RING: Duration = Duration::from_millis(200);
+/// How long [`Sink::write_at`] waits for a new stream's first callback (which says when the
+/// ring is heard) before queueing a block without placing it.
+const FIRST_CALLBACK_WAIT: Duration = Duration::from_millis(50);
 /// How much longer than the ring's duration the ring may stay full before the device counts as
 /// stalled.
 const STALL_GRACE: Duration = Duration::from_millis(500);
@@ -48,6 +68,8 @@ struct Shared {
     health: Mutex<Health>,
     underruns: AtomicU64,
     stop: AtomicBool,
+    /// The longest horizon any callback had (ns): the device's queue plus one buffer.
+    latency_ns: AtomicU64,
 }
 
 impl Shared {
@@ -96,6 +118,10 @@ impl Shared {
 struct Live {
     producer: Producer<f32>,
     generation: Arc<Generation>,
+    /// Samples pushed into this generation's ring.
+    pushed: u64,
+    /// Whether the last frame pushed was silent (a new stream starts from silence).
+    last_silent: bool,
 }
 
 /// Everything needed to build a stream, again and again.
@@ -141,7 +167,7 @@ impl DeviceSink {
         let ch = usize::from(spec.channels.max(1));
         let rate = spec.rate.max(1);
         let min_frames = (u64::from(rate) * RING.as_millis() as u64).div_ceil(1000) as usize;
-        let ring_frames = min_frames.max(4 * period_frames.unwrap_or(0) as usize);
+        let ring_frames = min_frames.max(4 * period_frames.unwrap_or(0) as usize + min_frames / 2);
         let plan = Plan {
             spec: spec.clone(),
             device,
@@ -159,6 +185,7 @@ impl DeviceSink {
             health: Mutex::new(Health::Healthy),
             underruns: AtomicU64::new(0),
             stop: AtomicBool::new(false),
+            latency_ns: AtomicU64::new(0),
         });
         let (handoff_tx, handoff) = mpsc::channel();
         let (first_tx, first_rx) = mpsc::sync_channel(1);
@@ -205,6 +232,9 @@ impl DeviceSink {
 
     /// Throws `frames` away, sleeping only if the caller is more than a ring ahead of real time.
     fn discard_paced(&mut self, frames: usize) {
+        if frames == 0 {
+            return;
+        }
         let now = Instant::now();
         let rate = f64::from(self.spec.rate.max(1));
         let (origin, count) = self.discard.get_or_insert((now, 0));
@@ -217,6 +247,81 @@ impl DeviceSink {
         } else if due > now + self.ring {
             thread::sleep(due - now - self.ring);
         }
+    }
+
+    /// Pushes `samples` into the live ring, waiting in short sleeps while it is full. Returns
+    /// how many were not pushed because there is no live stream or it failed or stalled (the
+    /// output is then degraded).
+    fn push(&mut self, samples: &[f32]) -> usize {
+        let Some(live) = self.live.as_mut() else { return samples.len() };
+        let mut rest = samples;
+        let stall = self.ring + STALL_GRACE;
+        let mut progress_at = Instant::now();
+        while !live.generation.is_failed() {
+            let (pushed, remainder) = live.producer.push_partial_slice(rest);
+            live.pushed += pushed.len() as u64;
+            rest = remainder;
+            if rest.is_empty() {
+                return 0;
+            }
+            if !pushed.is_empty() {
+                progress_at = Instant::now();
+            } else if progress_at.elapsed() > stall {
+                live.generation.fail(|| format!("the device took no audio for {} ms", stall.as_millis()));
+                break;
+            }
+            thread::sleep(self.poll);
+        }
+        if let Some(dead) = self.live.take() {
+            self.shared.degrade(dead.generation.reason());
+        }
+        rest.len()
+    }
+
+    /// Pushes `samples` zeros.
+    fn push_silence(&mut self, mut samples: usize) {
+        static ZEROS: [f32; 4096] = [0.0; 4096];
+        while samples > 0 {
+            let n = samples.min(ZEROS.len());
+            if self.push(&ZEROS[..n]) > 0 {
+                return;
+            }
+            samples -= n;
+        }
+        if let Some(live) = self.live.as_mut() {
+            live.last_silent = true;
+        }
+    }
+
+    /// How many frames before `heard_at` the next frame pushed into `live` would be heard
+    /// (negative: after it). `None` when the stream has not said yet when its ring is heard
+    /// (waiting a little for a new stream's first callback while the block is not due).
+    fn early_by(&self, live: &Live, heard_at: Instant) -> Option<i64> {
+        let g = &live.generation;
+        let started = Instant::now();
+        let zero = loop {
+            let z = g.heard_zero.load(Ordering::Acquire);
+            if z != UNKNOWN {
+                break z;
+            }
+            let now = Instant::now();
+            if g.is_failed() || now.duration_since(started) >= FIRST_CALLBACK_WAIT || now + self.poll >= heard_at {
+                return None;
+            }
+            thread::sleep(self.poll);
+        };
+        const NS: i128 = 1_000_000_000;
+        let rate = i128::from(self.spec.rate.max(1));
+        let ch = u64::from(self.spec.channels.max(1));
+        let want = match heard_at.checked_duration_since(g.base) {
+            Some(d) => d.as_nanos() as i128,
+            None => -(g.base.duration_since(heard_at).as_nanos() as i128),
+        };
+        let next = i128::from(zero) + i128::from(live.pushed / ch) * NS / rate;
+        let early = (want - next) * rate;
+        // Rounded to the nearest frame.
+        let early = (early + early.signum() * NS / 2) / NS;
+        Some(early.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
     }
 
     fn stop_supervisor(&self) {
@@ -236,31 +341,60 @@ impl Sink for DeviceSink {
             return Ok(());
         }
         self.adopt();
-        let mut rest = interleaved;
-        if let Some(live) = self.live.as_mut() {
-            let stall = self.ring + STALL_GRACE;
-            let mut progress_at = Instant::now();
-            while !live.generation.is_failed() {
-                let (pushed, remainder) = live.producer.push_partial_slice(rest);
-                rest = remainder;
-                if rest.is_empty() {
-                    return Ok(());
+        let unpushed = self.push(interleaved);
+        self.discard_paced(unpushed.div_ceil(usize::from(self.spec.channels.max(1))));
+        Ok(())
+    }
+
+    fn write_at(&mut self, interleaved: &[f32], heard_at: Instant) -> Result<(), OutputError> {
+        let frames = whole_frames(&self.spec, interleaved.len())?;
+        if frames == 0 {
+            return Ok(());
+        }
+        self.adopt();
+        let ch = usize::from(self.spec.channels.max(1));
+        let mut block = interleaved;
+        let mut repeat = 0;
+        if let Some(live) = &self.live {
+            live.generation.timed.store(true, Ordering::Release);
+            if let Some(early) = self.early_by(live, heard_at) {
+                let cap = live.producer.buffer().capacity() / ch;
+                let fix = placement(early, block, ch, live.last_silent, self.spec.rate);
+                if fix != Fix::Keep {
+                    tracing::debug!(
+                        output = %self.spec.name,
+                        early,
+                        ?fix,
+                        latency_ms = self.latency().as_secs_f64() * 1000.0,
+                        "placing a block"
+                    );
                 }
-                if !pushed.is_empty() {
-                    progress_at = Instant::now();
-                } else if progress_at.elapsed() > stall {
-                    live.generation.fail(|| format!("the device took no audio for {} ms", stall.as_millis()));
-                    break;
+                match fix {
+                    Fix::Keep => {}
+                    Fix::Pad(n) => self.push_silence(n.min(cap) * ch),
+                    Fix::Skip(n) => block = &block[n * ch..],
+                    Fix::Repeat(n) => repeat = n,
                 }
-                thread::sleep(self.poll);
-            }
-            if let Some(dead) = self.live.take() {
-                self.shared.degrade(dead.generation.reason());
             }
         }
-        let ch = usize::from(self.spec.channels.max(1));
-        self.discard_paced(rest.len().div_ceil(ch));
+        for _ in 0..repeat {
+            let first = &block[..ch];
+            if self.push(first) > 0 {
+                break;
+            }
+        }
+        let unpushed = self.push(block);
+        if unpushed < block.len()
+            && let Some(live) = self.live.as_mut()
+        {
+            live.last_silent = block[block.len() - ch..].iter().all(|x| is_silent(*x));
+        }
+        self.discard_paced(unpushed.div_ceil(ch));
         Ok(())
+    }
+
+    fn latency(&self) -> Duration {
+        Duration::from_nanos(self.shared.latency_ns.load(Ordering::Relaxed))
     }
 
     fn is_realtime(&self) -> bool {
@@ -530,7 +664,7 @@ fn build(plan: &Plan, shared: &Arc<Shared>, supervisor: thread::Thread) -> Resul
         generation.period_frames.store(p, Ordering::Relaxed);
     }
     stream.play().map_err(|e| attempt_error(plan, &e))?;
-    Ok((stream, Live { producer, generation }))
+    Ok((stream, Live { producer, generation, pushed: 0, last_silent: true }))
 }
 
 fn attempt_error(plan: &Plan, e: &cpal::Error) -> AttemptError {
@@ -555,8 +689,13 @@ fn build_typed<T: DeviceSample>(
     let prime = plan.prime_samples;
     let mut primed = false;
     let (g, s) = (generation.clone(), shared.clone());
-    let data = move |out: &mut [T], _: &cpal::OutputCallbackInfo| {
-        fill(out, &mut consumer, &mut primed, prime, channels, &g, &s.underruns);
+    let mut clocking = Clocking::new(plan.spec.rate);
+    let data = move |out: &mut [T], info: &cpal::OutputCallbackInfo| {
+        let began = Instant::now();
+        let taken = fill(out, &mut consumer, &mut primed, prime, channels, &g, &s.underruns);
+        let ts = info.timestamp();
+        let delay = ts.playback.saturating_duration_since(ts.callback);
+        clocking.after_callback(&g, &s.latency_ns, began, delay, out.len() / channels, taken);
     };
     let (g, s) = (generation.clone(), shared.clone());
     let error = move |e: cpal::Error| match e.kind() {

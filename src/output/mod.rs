@@ -14,17 +14,20 @@
 mod device;
 mod list;
 mod null;
+mod place;
 mod ring;
 pub mod sample;
+mod tap;
 mod wav;
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::config::{Output, OutputKind, SampleFormat};
 
 pub use list::{DeviceInfo, devices};
 pub use null::NullSink;
+pub use tap::Taps;
 
 /// Something that plays (or records, or discards) one output's audio.
 pub trait Sink: Send {
@@ -43,6 +46,27 @@ pub trait Sink: Send {
     /// caller at real time (so a station whose only card is gone does not spin).
     /// WAV and null sinks never wait.
     fn write(&mut self, interleaved: &[f32]) -> Result<(), OutputError>;
+
+    /// Like [`Sink::write`], for a block whose first frame is meant to be heard at `heard_at`.
+    ///
+    /// Device sinks place the block so that it is: they know from the device when the next
+    /// frame queued would be heard, and pad with silence or skip frames to match — exactly
+    /// where that cannot be heard (in silence), by a frame or two per block inside sound (only
+    /// when more than 4 ms off). So a caller that renders ahead of time by at least
+    /// [`Sink::latency`] gets its samples heard on its own clock, whatever the device buffers and
+    /// however the device's clock drifts. Default (WAV and null sinks): [`Sink::write`].
+    fn write_at(&mut self, interleaved: &[f32], heard_at: Instant) -> Result<(), OutputError> {
+        let _ = heard_at;
+        self.write(interleaved)
+    }
+
+    /// How long before it is heard a device takes a frame from the sink: its own queue plus
+    /// one callback buffer, the longest seen so far (zero until it has played). A writer that
+    /// hands blocks to [`Sink::write_at`] must do so more than this ahead of their instant.
+    /// Default (WAV and null sinks): zero.
+    fn latency(&self) -> Duration {
+        Duration::ZERO
+    }
 
     /// True for sinks paced by hardware (devices). Default: false.
     fn is_realtime(&self) -> bool {

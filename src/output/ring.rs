@@ -1,11 +1,12 @@
 //! The audio callback's side of a device output: what one stream generation shares with the
 //! writer and the supervisor, and the callback itself, which only copies whole frames from the
-//! ring into the device buffer, converting f32 to the device's sample type. It never allocates,
-//! locks or logs.
+//! ring into the device buffer, converting f32 to the device's sample type, and notes when the
+//! next ring frame will be heard ([`Clocking`]). It never allocates, locks or logs.
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use cpal::SizedSample;
 use rtrb::Consumer;
@@ -24,7 +25,19 @@ pub(super) struct Generation {
     /// Frames per callback as the stream reports it (0 = unknown).
     pub(super) period_frames: AtomicU32,
     pub(super) supervisor: thread::Thread,
+    /// When the generation was made: the origin of [`Generation::heard_zero`].
+    pub(super) base: Instant,
+    /// When ring frame 0 is heard, in ns after `base`, as the callback last measured it
+    /// ([`UNKNOWN`] before the first callback): ring frame `p` (counting every frame ever pushed)
+    /// is heard at `base + heard_zero + p / rate`, as long as the ring does not run dry before it.
+    pub(super) heard_zero: AtomicI64,
+    /// Set by a writer that places its blocks in time itself (`Sink::write_at`): the callback
+    /// then plays from the first frame in the ring instead of waiting for the priming threshold.
+    pub(super) timed: AtomicBool,
 }
+
+/// [`Generation::heard_zero`] before the device has asked for audio.
+pub(super) const UNKNOWN: i64 = i64::MIN;
 
 impl Generation {
     /// A fresh generation whose failures wake `supervisor`.
@@ -36,6 +49,9 @@ impl Generation {
             draining: AtomicBool::new(false),
             period_frames: AtomicU32::new(0),
             supervisor,
+            base: Instant::now(),
+            heard_zero: AtomicI64::new(UNKNOWN),
+            timed: AtomicBool::new(false),
         }
     }
 
@@ -91,7 +107,11 @@ impl DeviceSample for f32 {
 }
 
 /// The audio callback's whole job: copy whole frames from the ring into `out`, converting, and
-/// fill the rest with silence. No allocation, no locks, no logging.
+/// fill the rest with silence. Returns the frames taken from the ring. No allocation, no locks,
+/// no logging.
+///
+/// Playback starts once the ring holds `prime` samples (or at the first sample when the writer
+/// places its blocks in time itself, or when draining); dry periods after that are underruns.
 #[inline]
 pub(super) fn fill<T: DeviceSample>(
     out: &mut [T],
@@ -101,16 +121,19 @@ pub(super) fn fill<T: DeviceSample>(
     channels: usize,
     generation: &Generation,
     underruns: &AtomicU64,
-) {
+) -> usize {
     let ready = consumer.slots();
     let ready = ready - ready % channels;
     if !*primed {
-        if ready >= prime || generation.draining.load(Ordering::Acquire) {
+        if ready >= prime
+            || generation.draining.load(Ordering::Acquire)
+            || (ready > 0 && generation.timed.load(Ordering::Acquire))
+        {
             *primed = true;
         } else {
             out.fill(T::EQUILIBRIUM);
             generation.callbacks.fetch_add(1, Ordering::Release);
-            return;
+            return 0;
         }
     }
     let n = ready.min(out.len() - out.len() % channels);
@@ -134,6 +157,70 @@ pub(super) fn fill<T: DeviceSample>(
         }
     }
     generation.callbacks.fetch_add(1, Ordering::Release);
+    n / channels
+}
+
+/// Length of one window of [`Clocking`]'s filter.
+const WINDOW: Duration = Duration::from_millis(500);
+
+/// The callback's measure of when ring frames are heard, published to the writer through
+/// [`Generation::heard_zero`] and to the sink through a latency maximum.
+///
+/// At each callback cpal says how long after the callback the buffer's first frame is heard (the
+/// device's queue: `playback - callback`). With the instant the callback began, the frames the
+/// buffer holds and the ring frames consumed so far, that gives the instant ring frame 0 is
+/// heard. Each estimate can only be late, never early (the callback reads the clock after the
+/// sound system measured its queue, and a stale queue position overstates it), so the callback
+/// publishes the earliest estimate of the current and the previous half-second window: that
+/// drops scheduling noise and still follows a device clock that drifts from the system clock.
+/// When the ring ran dry the device played silence the ring did not hold, which moves every
+/// later ring frame: the filter restarts.
+pub(super) struct Clocking {
+    rate: u32,
+    consumed: u64,
+    previous: i64,
+    current: i64,
+    window_start: i64,
+}
+
+impl Clocking {
+    /// Bookkeeping for a fresh ring played at `rate` frames per second.
+    pub(super) fn new(rate: u32) -> Self {
+        Self { rate: rate.max(1), consumed: 0, previous: i64::MAX, current: UNKNOWN, window_start: 0 }
+    }
+
+    /// Notes one callback that began at `began`, whose first frame is heard `delay` later, wrote
+    /// `frames` frames and took `taken` of them from the ring; publishes the new estimate and
+    /// raises `latency` (ns) to the callback's horizon (`delay` + the buffer) if it is longer.
+    #[inline]
+    pub(super) fn after_callback(
+        &mut self,
+        generation: &Generation,
+        latency: &AtomicU64,
+        began: Instant,
+        delay: Duration,
+        frames: usize,
+        taken: usize,
+    ) {
+        const NS: i128 = 1_000_000_000;
+        let rate = i128::from(self.rate);
+        self.consumed += taken as u64;
+        let now = began.saturating_duration_since(generation.base).as_nanos() as i128;
+        let horizon = delay.as_nanos() as i128 + frames as i128 * NS / rate;
+        // The next ring frame is heard when this buffer has played.
+        let zero = now + horizon - i128::from(self.consumed) * NS / rate;
+        let zero = zero.clamp(i128::from(i64::MIN + 1), i128::from(i64::MAX)) as i64;
+        let now = now.min(i128::from(i64::MAX)) as i64;
+        if taken < frames || self.current == UNKNOWN {
+            (self.previous, self.current, self.window_start) = (i64::MAX, zero, now);
+        } else if now - self.window_start >= WINDOW.as_nanos() as i64 {
+            (self.previous, self.current, self.window_start) = (self.current, zero, now);
+        } else {
+            self.current = self.current.min(zero);
+        }
+        generation.heard_zero.store(self.previous.min(self.current), Ordering::Release);
+        latency.fetch_max(horizon.clamp(0, i128::from(u64::MAX)) as u64, Ordering::Relaxed);
+    }
 }
 
 #[cfg(test)]
@@ -197,6 +284,57 @@ mod tests {
         fill(&mut out, &mut c, &mut primed, 0, 1, &g, &u);
         let got: Vec<i32> = out.iter().map(|s| s.inner()).collect();
         assert_eq!(got, [0, 8_388_607, -4_194_304, 4_194_304]);
+    }
+
+    /// Runs `Clocking` over callbacks of `frames` at 48 kHz, `taken` from the ring, beginning at
+    /// `base + at_ms` with the buffer's first frame heard `delay_ms` later; returns the published
+    /// instant of ring frame 0 in ms after `base`.
+    fn clock_run(c: &mut Clocking, g: &Generation, calls: &[(f64, f64, usize)], frames: usize) -> f64 {
+        let latency = AtomicU64::new(0);
+        for &(at_ms, delay_ms, taken) in calls {
+            let began = g.base + Duration::from_secs_f64(at_ms / 1000.0);
+            let delay = Duration::from_secs_f64(delay_ms / 1000.0);
+            c.after_callback(g, &latency, began, delay, frames, taken);
+        }
+        g.heard_zero.load(Ordering::Relaxed) as f64 / 1e6
+    }
+
+    #[test]
+    fn clocking_says_when_ring_frame_zero_is_heard_and_ignores_late_callbacks() {
+        let g = fresh();
+        let mut c = Clocking::new(48_000);
+        assert_eq!(g.heard_zero.load(Ordering::Relaxed), UNKNOWN);
+        // 10 ms buffers, every 10 ms, each heard 10 ms after its callback: ring frame 0 (the
+        // first buffer's first frame) is heard at 10 ms.
+        let steady: Vec<(f64, f64, usize)> = (0..20).map(|k| (10.0 * f64::from(k), 10.0, 480)).collect();
+        assert!((clock_run(&mut c, &g, &steady, 480) - 10.0).abs() < 1e-3);
+        // A callback woken 3 ms late sees the same queue 3 ms later: an estimate 3 ms late,
+        // which the filter ignores.
+        let late = [(203.0, 10.0, 480)];
+        assert!((clock_run(&mut c, &g, &late, 480) - 10.0).abs() < 1e-3);
+        // The ring runs dry for a whole buffer: every later ring frame is heard 10 ms later.
+        let dry = [(210.0, 10.0, 0), (220.0, 10.0, 480)];
+        assert!((clock_run(&mut c, &g, &dry, 480) - 20.0).abs() < 1e-3);
+        let latency = AtomicU64::new(0);
+        c.after_callback(&g, &latency, g.base, Duration::from_millis(10), 480, 480);
+        assert_eq!(latency.load(Ordering::Relaxed), 20_000_000, "queue 10 ms + a 10 ms buffer");
+    }
+
+    #[test]
+    fn clocking_follows_a_device_clock_that_drifts() {
+        // The card plays 0.1 % fast, then another card 0.1 % slow: 480 frames take 9.99 ms (or
+        // 10.01 ms) of system time, so after 10 s ring frame 0 is heard 10 ms earlier (later)
+        // than it first seemed. The estimate trails by at most two filter windows (1 ms here).
+        for (period_ms, want_ms) in [(9.99, 0.01), (10.01, 19.99)] {
+            let g = fresh();
+            let mut c = Clocking::new(48_000);
+            let calls: Vec<(f64, f64, usize)> = (0..1000).map(|k| (period_ms * f64::from(k), 10.0, 480)).collect();
+            let zero = clock_run(&mut c, &g, &calls, 480);
+            assert!(
+                zero <= want_ms + 1e-3 && zero >= want_ms - 1.0 - 1e-3,
+                "ring frame 0 heard at {zero} ms, want {want_ms} ms (period {period_ms} ms)"
+            );
+        }
     }
 
     #[test]

@@ -1,9 +1,13 @@
 //! Live playout: the engine driven by the wall clock into real outputs, as an actor.
 //!
-//! A thread owns the [`Engine`] and the output sinks. It renders one period at a time, keeping
-//! `lead` ahead of the moment the samples are heard, and writes each output's block to its sink
-//! (device sinks queue it in a lock-free ring their audio callback copies from). A cloneable
-//! [`Playout`] handle sends commands in; [`PlayoutEvent`]s come out with wall-clock instants.
+//! A thread owns the [`Engine`] and the output sinks. Engine samples are tied to the wall clock by
+//! a [`Clock`]: sample `s` is meant to be *heard* at `clock.instant_of(s)`. The thread renders one
+//! period at a time, `lead` plus the outputs' own latency ahead of that instant, and hands each
+//! output its block with the instant ([`Sink::write_at`]). Device sinks queue it in a lock-free
+//! ring their audio callback copies from, placed so that it leaves the card at that instant:
+//! what the card buffers, and how its clock drifts from the wall clock, are theirs to absorb (see
+//! `output::device`). A cloneable [`Playout`] handle sends commands in; [`PlayoutEvent`]s come out
+//! with wall-clock instants.
 
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
@@ -46,7 +50,8 @@ impl Clock {
         ((ns * i128::from(ENGINE_RATE) + 500_000_000) / 1_000_000_000) as u64
     }
 
-    fn instant_of(&self, s: u64) -> Instant {
+    /// When sample `s` is heard, on the monotonic clock.
+    pub fn instant_of(&self, s: u64) -> Instant {
         self.origin + Duration::from_nanos((s as u128 * 1_000_000_000 / u128::from(ENGINE_RATE)) as u64)
     }
 }
@@ -157,7 +162,11 @@ impl Playout {
 }
 
 /// Starts the playout thread for `profile` with one sink per profile output (same order).
-/// `lead` is how far ahead of hearing the engine renders (the output latency it compensates).
+///
+/// `lead` is the margin against a busy machine: each period is rendered `lead` plus the largest
+/// [`Sink::latency`] of the outputs (their device buffers) before it is heard. Sample 0 is heard
+/// `lead` after the start; a cue asked for an instant that is already rendered starts late
+/// ([`PlayoutEvent::Late`]).
 pub fn start(
     profile: &Profile,
     cfg: &EngineConfig,
@@ -186,9 +195,10 @@ fn run(
     let mut healthy: Vec<bool> = vec![true; sinks.len()];
     let mut underruns: Vec<u64> = vec![0; sinks.len()];
     'outer: loop {
-        // Wait until the next period is due (rendered `lead` before it is heard), taking commands
-        // as they come so a "play now" does not wait for the period.
-        let due = clock.instant_of(engine.now()).checked_sub(lead).unwrap_or_else(Instant::now);
+        // Wait until the next period is due (rendered `lead` before the outputs take it), taking
+        // commands as they come so a "play now" does not wait for the period.
+        let ahead = lead + sinks.iter().map(|s| s.latency()).max().unwrap_or_default();
+        let due = clock.instant_of(engine.now()).checked_sub(ahead).unwrap_or_else(Instant::now);
         loop {
             let now = Instant::now();
             let cmd = if now >= due {
@@ -231,9 +241,10 @@ fn run(
                 }
             }
         }
+        let heard_at = clock.instant_of(engine.now());
         let blocks = engine.render(PERIOD_FRAMES);
         for (i, (sink, block)) in sinks.iter_mut().zip(blocks).enumerate() {
-            if let Err(e) = sink.write(block) {
+            if let Err(e) = sink.write_at(block, heard_at) {
                 tracing::error!("output `{}`: {e}", sink.spec().name);
             }
             let h = sink.health();

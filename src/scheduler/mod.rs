@@ -15,13 +15,30 @@
 //! # Decisions
 //!
 //! - **Non-playing entries are returned too**, so the as-run log can record them: quiet hours
-//!   (skip), expired clips, no variant for the village, holiday. [`Planned::cue`] is filled
-//!   whenever a clip was chosen (also for quiet-hours and expiry skips, naming the clip that would
-//!   have played), and is `None` for [`Outcome::NoVariant`] and [`Outcome::SkippedHoliday`].
+//!   (skip), expired clips, clips that reached their daily limit, no variant for the village,
+//!   holiday. [`Planned::cue`] is filled whenever a clip was chosen (also for quiet-hours, expiry
+//!   and daily-limit skips, naming the clip that would have played), and is `None` for
+//!   [`Outcome::NoVariant`] and [`Outcome::SkippedHoliday`].
 //!   Only [`Planned::playable`] cues go to the engine. A non-playing entry takes no air time: the
 //!   next item starts where it would have started.
-//! - **Precedence** when several reasons apply to one item: no variant, then expired, then quiet
-//!   hours.
+//! - **Precedence** when several reasons apply to one item: no variant, then expired, then the
+//!   daily limit, then quiet hours.
+//! - **Daily limit**: a clip whose sidecar sets
+//!   [`max_plays_per_day`](crate::library::ClipMeta::max_plays_per_day) plays at most that many
+//!   times per village and per local calendar day (station time zone). What counts is each entry
+//!   of that clip planned to play ([`Outcome::Play`] or [`Outcome::Deferred`]) in that village;
+//!   the day is the local date of the entry's start ([`Planned::at`], after any deferral: a
+//!   firing at 23:00 deferred to 06:30 counts on the next day, as does the expiry check). Once the
+//!   limit is reached, later entries of the clip that day are [`Outcome::SkippedMaxPlays`] (no
+//!   air time), whichever slot or playlist they come from; the next day starts from zero. Entries
+//!   skipped for any reason, quiet hours included, do not count, and neither do chimes (a chime
+//!   is never held back by a limit). Counts are kept in [`PlaylistState`], in planning order
+//!   (firings in time order, slots firing together in file order, then villages in file order,
+//!   then items), which is the same however the time is cut into windows; they are kept by cue id, so planning the same firing again gives the same result
+//!   instead of counting it twice. Only clips with a limit are counted, from the moment they have
+//!   one: a limit added or raised in the middle of a day applies to what is planned from then on.
+//!   `render` starts from an empty state, so a render window that starts in the middle of a day
+//!   counts from its start.
 //! - **Holidays**: a slot with `on_holidays: skip` firing on a holiday gives one
 //!   [`Outcome::SkippedHoliday`] entry per village (no item, no cue), and a rotating playlist does
 //!   *not* move on, so the notice whose turn it was plays at the next firing.
@@ -51,6 +68,8 @@ mod state;
 mod testkit;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_limits;
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -91,6 +110,10 @@ pub enum Outcome {
     },
     /// The slot does not play on holidays and the firing's local date is one.
     SkippedHoliday,
+    /// The clip has already been planned to play its
+    /// [`max_plays_per_day`](crate::library::ClipMeta::max_plays_per_day) in this village on this
+    /// local day.
+    SkippedMaxPlays,
 }
 
 impl Outcome {
@@ -100,7 +123,7 @@ impl Outcome {
     }
 
     /// A short name for logs: `play`, `skipped-quiet-hours`, `deferred`, `skipped-expired`,
-    /// `no-variant`, `skipped-holiday`.
+    /// `no-variant`, `skipped-holiday`, `skipped-max-plays`.
     pub fn name(&self) -> &'static str {
         match self {
             Outcome::Play => "play",
@@ -109,6 +132,7 @@ impl Outcome {
             Outcome::SkippedExpired => "skipped-expired",
             Outcome::NoVariant { .. } => "no-variant",
             Outcome::SkippedHoliday => "skipped-holiday",
+            Outcome::SkippedMaxPlays => "skipped-max-plays",
         }
     }
 }
@@ -166,8 +190,10 @@ impl Planned {
 ///
 /// Slots fire on `slot.cron` read in the station time zone, only on local dates within
 /// `slot.from..=slot.until`. `holidays` says which local dates are holidays. Rotating playlists
-/// move on in `state` once per firing (see [`PlaylistState::selection`]). See the module
-/// documentation for what non-playing entries look like.
+/// move on in `state` once per firing (see [`PlaylistState::selection`]), and `state` counts the
+/// plays of clips with a daily limit (see the module documentation), forgetting days long past
+/// when the window is planned. See the module documentation for what non-playing entries look
+/// like.
 pub fn plan_window(
     plan: &Plan,
     clips: &ClipIndex,
@@ -209,11 +235,13 @@ pub fn plan_window(
         }
         let selection = state.selection(playlist, &slot.name, firing);
         for &(village_index, village) in &villages {
-            for (seq, p) in cx.village_firing(slot, playlist, &selection, village, firing).into_iter().enumerate() {
+            let entries = cx.village_firing(slot, playlist, &selection, village, firing, state);
+            for (seq, p) in entries.into_iter().enumerate() {
                 out.push((SortKey { at: p.at, slot_index, village_index, firing, seq: seq as u64 }, p));
             }
         }
     }
+    state.forget_old_plays();
     out.sort_by_key(|(key, _)| *key);
     out.into_iter().map(|(_, p)| p).collect()
 }
@@ -311,6 +339,7 @@ impl Context<'_> {
         selection: &[&ItemRef],
         village: &Village,
         firing: DateTime<Utc>,
+        state: &mut PlaylistState,
     ) -> Vec<Planned> {
         let station = &self.plan.station;
         let quiet_applies = matches!(slot.priority, Priority::Scheduled | Priority::Background);
@@ -332,24 +361,26 @@ impl Context<'_> {
                     }
                 }
             }
-            let mut outcome = if quiet_skip {
-                Outcome::SkippedQuietHours
-            } else if delay > chrono::Duration::zero() {
-                Outcome::Deferred { from: at - delay }
-            } else {
-                Outcome::Play
-            };
             let date = at.with_timezone(&self.tz).date_naive();
-            let clip = match self.clips.resolve(item, village, station, date) {
-                Variant::Playable(c) => Some(c),
-                Variant::Expired(c) => {
-                    outcome = Outcome::SkippedExpired;
-                    Some(c)
-                }
-                Variant::None => {
-                    outcome = Outcome::NoVariant { message: item.to_string() };
-                    None
-                }
+            // Precedence: no variant, expired, daily limit, quiet hours.
+            let (clip, mut skip) = match self.clips.resolve(item, village, station, date) {
+                Variant::Playable(c) => (Some(c), None),
+                Variant::Expired(c) => (Some(c), Some(Outcome::SkippedExpired)),
+                Variant::None => (None, Some(Outcome::NoVariant { message: item.to_string() })),
+            };
+            if skip.is_none()
+                && let Some(c) = clip
+                && let Some(max) = c.max_plays_per_day
+                // A cue skipped for quiet hours is asked about but not counted.
+                && !state.admit(date, &village.id, &c.id, id, max, !quiet_skip)
+            {
+                skip = Some(Outcome::SkippedMaxPlays);
+            }
+            let outcome = match skip {
+                Some(o) => o,
+                None if quiet_skip => Outcome::SkippedQuietHours,
+                None if delay > chrono::Duration::zero() => Outcome::Deferred { from: at - delay },
+                None => Outcome::Play,
             };
             // A non-playing entry keeps its chosen clip (for the log) but takes no air time.
             let plays = outcome.plays();

@@ -54,7 +54,8 @@ pub fn village(id: &str, languages: &[&str]) -> Village {
 }
 
 /// An approved clip of `message` (empty: none) in `language`, `secs` long at 48 kHz, measured at
-/// −20 LUFS / −6 dBTP (gain −3 dB to the default −23 LUFS target). `hex` starts the clip id.
+/// −20 LUFS / −6 dBTP (gain −3 dB to the default −23 LUFS target), with no expiry and no daily
+/// limit. `hex` starts the clip id.
 pub fn clip(hex: &str, message: &str, language: &str, secs: f64) -> ClipMeta {
     let id = ClipId::new(&format!("{hex:0<16}")).unwrap();
     ClipMeta {
@@ -65,6 +66,7 @@ pub fn clip(hex: &str, message: &str, language: &str, secs: f64) -> ClipMeta {
         message: (!message.is_empty()).then(|| MessageId::new(message).unwrap()),
         transcript: None,
         expires: None,
+        max_plays_per_day: None,
         review: ReviewState::Approved,
         uploader: "cli:test".into(),
         imported_at: "2026-11-28T16:00:00Z".parse().unwrap(),

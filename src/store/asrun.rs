@@ -116,6 +116,33 @@ impl Store {
         run().map_err(|e| self.err("record_plan", e))
     }
 
+    /// [`Store::record_plan`] and [`Store::save_json`]`(key, state)` in one transaction: the rows of
+    /// a planned window and the scheduler state that planned it reach the disk together or not at
+    /// all, so a station killed between the two cannot plan the same firings twice differently.
+    pub fn record_window(
+        &self,
+        planned: &[Planned],
+        key: &str,
+        state: &impl serde::Serialize,
+    ) -> Result<usize, StoreError> {
+        let json = serde_json::to_string(state).map_err(|source| StoreError::Json { key: key.to_owned(), source })?;
+        let run = || -> rusqlite::Result<usize> {
+            let tx = self.conn.unchecked_transaction()?;
+            let mut new = 0;
+            for p in planned {
+                new += usize::from(insert(&tx, p)?);
+            }
+            tx.prepare_cached(
+                "INSERT INTO state (key, json, saved) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (key) DO UPDATE SET json = excluded.json, saved = excluded.saved",
+            )?
+            .execute(params![key, json, stamp(Utc::now())])?;
+            tx.commit()?;
+            Ok(new)
+        };
+        run().map_err(|e| self.err("record_window", e))
+    }
+
     /// Records a cue that no slot made (a manual or emergency play), once, as planned.
     pub fn record_cue(&self, cue: &Cue) -> Result<bool, StoreError> {
         let row = NewRow {

@@ -15,10 +15,15 @@ use rusqlite::ErrorCode;
 ///   database) and [`StoreError::TooNew`] (written by a newer xiangyin) — restore a backup, move
 ///   the file away (a new, empty log is then started) or upgrade xiangyin. The store never
 ///   rewrites or deletes such a file by itself;
-/// - **a bug or an I/O failure on an open database**: [`StoreError::Query`] and
-///   [`StoreError::Json`] — log it; an I/O failure (disk full) may go away on a retry.
+/// - **a bug or an I/O failure on an open database**: [`StoreError::Query`], [`StoreError::Json`]
+///   and [`StoreError::Crypto`] — log it; an I/O failure (disk full) may go away on a retry;
+/// - **the request was refused, nothing is wrong with the database**: [`StoreError::BadUserName`],
+///   [`StoreError::PasswordTooShort`], [`StoreError::PasswordTooLong`], [`StoreError::UserExists`],
+///   [`StoreError::NoSuchUser`], [`StoreError::LastAdmin`], [`StoreError::BadTokenLabel`] and
+///   [`StoreError::TokenLabelTaken`] — show the sentence to the person who asked; nothing changed.
 ///
-/// [`StoreError::needs_operator`] tells the first two groups from the last.
+/// [`StoreError::needs_operator`] tells the first two groups from the others,
+/// [`StoreError::is_refusal`] the last from the rest.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database file (or its folder) cannot be created or opened.
@@ -74,6 +79,70 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
+    /// Hashing a password or drawing random bytes for a token failed (the system's random number
+    /// generator, or memory for argon2).
+    #[error("station database: {what} failed: {detail}")]
+    Crypto {
+        /// What was being done, e.g. `hashing a password`.
+        what: &'static str,
+        /// What the hashing library or the random number generator said.
+        detail: String,
+    },
+    /// A user name that is not allowed.
+    #[error(
+        "`{name}` is not a user name: use 1 to {max} lower-case ascii letters, digits, `.`, `_` or `-`, starting \
+         with a letter or a digit"
+    )]
+    BadUserName {
+        /// The name as given.
+        name: String,
+        /// The longest name allowed, in characters.
+        max: usize,
+    },
+    /// A password shorter than the minimum (an empty one included).
+    #[error("the password is too short: use at least {min} characters")]
+    PasswordTooShort {
+        /// The fewest characters allowed.
+        min: usize,
+    },
+    /// A password longer than the maximum.
+    #[error("the password is too long: use at most {max} characters")]
+    PasswordTooLong {
+        /// The most characters allowed.
+        max: usize,
+    },
+    /// Adding a user whose name is taken.
+    #[error("there is already a user named `{name}`")]
+    UserExists {
+        /// The name.
+        name: String,
+    },
+    /// Changing a user who does not exist.
+    #[error("there is no user named `{name}`")]
+    NoSuchUser {
+        /// The name as given.
+        name: String,
+    },
+    /// Removing, demoting or disabling the only admin who can still log in.
+    #[error("`{name}` is the last admin who can log in: make another user admin first")]
+    LastAdmin {
+        /// The admin.
+        name: String,
+    },
+    /// An API token label that is empty or too long.
+    #[error("an API token label must be 1 to {max} characters, not only spaces")]
+    BadTokenLabel {
+        /// The longest label allowed, in characters.
+        max: usize,
+    },
+    /// Creating an API token with a label the user already has.
+    #[error("`{user}` already has an API token labelled `{label}`: revoke it first or choose another label")]
+    TokenLabelTaken {
+        /// The token's owner.
+        user: String,
+        /// The label.
+        label: String,
+    },
 }
 
 impl StoreError {
@@ -81,6 +150,23 @@ impl StoreError {
     /// [`StoreError::Corrupt`], [`StoreError::TooNew`]); false for failures of single operations.
     pub fn needs_operator(&self) -> bool {
         matches!(self, StoreError::Open { .. } | StoreError::Corrupt { .. } | StoreError::TooNew { .. })
+    }
+
+    /// True when the store refused what was asked (a bad name or password, a taken name or label,
+    /// an unknown user, the last admin) and changed nothing: the message is for the person who
+    /// asked (a 4xx in the web UI), not a fault of the station.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            StoreError::BadUserName { .. }
+                | StoreError::PasswordTooShort { .. }
+                | StoreError::PasswordTooLong { .. }
+                | StoreError::UserExists { .. }
+                | StoreError::NoSuchUser { .. }
+                | StoreError::LastAdmin { .. }
+                | StoreError::BadTokenLabel { .. }
+                | StoreError::TokenLabelTaken { .. }
+        )
     }
 
     /// Classifies a SQLite error met while opening: damage is [`StoreError::Corrupt`], anything

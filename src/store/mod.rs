@@ -25,6 +25,7 @@ mod error;
 mod kv;
 mod outcome;
 mod schema;
+mod users;
 
 #[cfg(test)]
 mod tests;
@@ -40,6 +41,10 @@ pub use csv::{CSV_HEADER, write_csv};
 pub use error::StoreError;
 pub use outcome::AsRunOutcome;
 pub use schema::SCHEMA_VERSION;
+pub use users::{
+    ApiToken, AuditEntry, MAX_PASSWORD_CHARS, MAX_TOKEN_LABEL_CHARS, MAX_USER_NAME_CHARS, MIN_PASSWORD_CHARS, User,
+    check_password, check_user_name,
+};
 
 /// Name of the database file inside the state directory.
 pub const FILE_NAME: &str = "station.db";
@@ -153,9 +158,11 @@ fn set_wal(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     }
 }
 
-/// An instant as stored: UTC RFC 3339 with milliseconds (`2026-12-01T07:00:00.000Z`), truncated.
+/// An instant as stored: UTC RFC 3339 with milliseconds (`2026-12-01T07:00:00.000Z`), rounded to
+/// the nearest millisecond (an engine sample is 20.8 µs: a cue started on its instant must not
+/// read as started a millisecond early).
 pub(crate) fn stamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+    (t + chrono::Duration::microseconds(500)).to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// The instant of a stored timestamp.

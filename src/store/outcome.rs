@@ -28,6 +28,10 @@ pub enum AsRunOutcome {
     SkippedExpired,
     /// `skipped-holiday`: the slot does not play on holidays and the firing's date is one (no clip).
     SkippedHoliday,
+    /// `skipped-max-plays`: the clip had already been planned to play its
+    /// [`max_plays_per_day`](crate::library::ClipMeta::max_plays_per_day) in the village that local
+    /// day. Never airs.
+    SkippedMaxPlays,
     /// `no-variant`: no approved clip of the message in the village's languages, the station
     /// default or `zxx` (no clip; `detail` names the message).
     NoVariant,
@@ -40,7 +44,7 @@ pub enum AsRunOutcome {
 
 impl AsRunOutcome {
     /// Every outcome, in the order of the list above.
-    pub const ALL: [AsRunOutcome; 11] = [
+    pub const ALL: [AsRunOutcome; 12] = [
         AsRunOutcome::Played,
         AsRunOutcome::Preempted,
         AsRunOutcome::Resumed,
@@ -49,6 +53,7 @@ impl AsRunOutcome {
         AsRunOutcome::SkippedQuietHours,
         AsRunOutcome::SkippedExpired,
         AsRunOutcome::SkippedHoliday,
+        AsRunOutcome::SkippedMaxPlays,
         AsRunOutcome::NoVariant,
         AsRunOutcome::FailedOutput,
         AsRunOutcome::Stopped,
@@ -65,6 +70,7 @@ impl AsRunOutcome {
             AsRunOutcome::SkippedQuietHours => "skipped-quiet-hours",
             AsRunOutcome::SkippedExpired => "skipped-expired",
             AsRunOutcome::SkippedHoliday => "skipped-holiday",
+            AsRunOutcome::SkippedMaxPlays => "skipped-max-plays",
             AsRunOutcome::NoVariant => "no-variant",
             AsRunOutcome::FailedOutput => "failed-output",
             AsRunOutcome::Stopped => "stopped",
@@ -85,6 +91,7 @@ impl AsRunOutcome {
             Outcome::SkippedExpired => Some(AsRunOutcome::SkippedExpired),
             Outcome::NoVariant { .. } => Some(AsRunOutcome::NoVariant),
             Outcome::SkippedHoliday => Some(AsRunOutcome::SkippedHoliday),
+            Outcome::SkippedMaxPlays => Some(AsRunOutcome::SkippedMaxPlays),
         }
     }
 
@@ -97,6 +104,7 @@ impl AsRunOutcome {
             | AsRunOutcome::SkippedQuietHours
             | AsRunOutcome::SkippedExpired
             | AsRunOutcome::SkippedHoliday
+            | AsRunOutcome::SkippedMaxPlays
             | AsRunOutcome::NoVariant => Some(false),
             AsRunOutcome::FailedOutput | AsRunOutcome::Stopped => None,
         }

@@ -46,8 +46,53 @@ CREATE TABLE state (
 ) STRICT;
 ";
 
+/// Version 2: people — users, their browser sessions and API tokens, the audit trail, and the
+/// one-time link that creates the first admin.
+///
+/// Secrets are never stored: `hash` is an argon2id PHC string, `token_hash` the lower-case hex
+/// SHA-256 of a token. Times are stored like V1's. `role` is a `Role` name; `disabled` 0 or 1.
+/// Rows of a removed user are deleted by the store itself (foreign keys are not enforced by
+/// SQLite unless a connection asks; the `REFERENCES` clauses say what belongs to whom).
+const V2: &str = "
+CREATE TABLE users (
+    name     TEXT PRIMARY KEY,
+    role     TEXT NOT NULL,
+    hash     TEXT NOT NULL,
+    created  TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    user       TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+    csrf       TEXT NOT NULL,
+    created    TEXT,
+    expires    TEXT NOT NULL
+) STRICT;
+CREATE INDEX sessions_user ON sessions (user);
+CREATE INDEX sessions_expires ON sessions (expires);
+CREATE TABLE api_tokens (
+    token_hash TEXT PRIMARY KEY,
+    user       TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+    label      TEXT NOT NULL,
+    created    TEXT NOT NULL,
+    last_used  TEXT
+) STRICT;
+CREATE UNIQUE INDEX api_tokens_user_label ON api_tokens (user, label);
+CREATE TABLE audit (
+    id     INTEGER PRIMARY KEY,
+    at     TEXT NOT NULL,
+    user   TEXT,
+    action TEXT NOT NULL,
+    detail TEXT
+) STRICT;
+CREATE TABLE setup_tokens (
+    token_hash TEXT PRIMARY KEY,
+    expires    TEXT NOT NULL
+) STRICT;
+";
+
 /// Every migration, oldest first. The schema version of a database is how many have run.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

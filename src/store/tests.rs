@@ -144,6 +144,7 @@ fn outcome_names_are_stable_and_round_trip() {
             "skipped-quiet-hours",
             "skipped-expired",
             "skipped-holiday",
+            "skipped-max-plays",
             "no-variant",
             "failed-output",
             "stopped"
@@ -216,6 +217,7 @@ fn scheduler_decisions_are_final_rows_with_their_reason() {
     let deferred = planned(2, "dongmen", at(7, 0, 0), Outcome::Deferred { from: at(6, 0, 0) });
     store.record_planned(&deferred).unwrap();
     store.record_planned(&planned(3, "dongmen", at(7, 0, 0), Outcome::SkippedQuietHours)).unwrap();
+    store.record_planned(&planned(4, "dongmen", at(7, 0, 0), Outcome::SkippedMaxPlays)).unwrap();
 
     let r1 = store.get(CueId(1)).unwrap().unwrap();
     assert_eq!((r1.outcome, r1.clip.as_ref(), r1.priority), (Some(AsRunOutcome::NoVariant), None, None));
@@ -224,8 +226,15 @@ fn scheduler_decisions_are_final_rows_with_their_reason() {
     assert_eq!((r2.outcome, r2.state()), (None, "planned"));
     assert_eq!(r2.detail.as_deref(), Some("deferred from 2026-12-01T06:00:00.000Z"));
     assert_eq!(store.get(CueId(3)).unwrap().unwrap().outcome, Some(AsRunOutcome::SkippedQuietHours));
+    // The clip that reached its daily limit is named, and the row is final.
+    let r4 = store.get(CueId(4)).unwrap().unwrap();
+    assert_eq!(
+        (r4.outcome, r4.clip.as_ref().map(|c| c.as_str())),
+        (Some(AsRunOutcome::SkippedMaxPlays), Some("0123456789abcdef"))
+    );
     // Final rows are neither started nor listed as unfinished.
     assert!(!store.mark_started(CueId(3), at(7, 0, 0), None).unwrap());
+    assert!(!store.mark_started(CueId(4), at(7, 0, 0), None).unwrap());
     let open: Vec<u64> = store.unfinished(at(8, 0, 0)).unwrap().iter().map(|r| r.cue.0).collect();
     assert_eq!(open, [2]);
 }

@@ -1,0 +1,70 @@
+//! Counters the station keeps for `GET /metrics` (Prometheus text format 0.0.4).
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::VillageId;
+use crate::store::AsRunOutcome;
+
+/// What `/metrics` shows. Counters count since the daemon started.
+#[derive(Debug, Default, Clone)]
+pub struct Metrics {
+    /// Final as-run outcomes written, by village and outcome.
+    pub cues: BTreeMap<(VillageId, AsRunOutcome), u64>,
+    /// Per output: healthy (true) or degraded.
+    pub outputs: BTreeMap<String, bool>,
+    /// Per output: audio callbacks that ran dry.
+    pub underruns: BTreeMap<String, u64>,
+    /// Successful reloads.
+    pub reloads: u64,
+    /// Reloads refused because the edited files had problems.
+    pub reloads_failed: u64,
+}
+
+impl Metrics {
+    /// Counts one final outcome for a village.
+    pub fn count(&mut self, village: &VillageId, outcome: AsRunOutcome) {
+        *self.cues.entry((village.clone(), outcome)).or_default() += 1;
+    }
+
+    /// The Prometheus text exposition, with `next_cue` as seconds from `now`.
+    pub fn render(&self, now: DateTime<Utc>, next_cue: Option<DateTime<Utc>>, on_air: usize) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "# HELP xiangyin_cues_total Cues that reached a final as-run outcome, by village.");
+        let _ = writeln!(s, "# TYPE xiangyin_cues_total counter");
+        for ((village, outcome), n) in &self.cues {
+            let _ = writeln!(s, "xiangyin_cues_total{{village=\"{village}\",outcome=\"{}\"}} {n}", outcome.name());
+        }
+        let _ = writeln!(s, "# HELP xiangyin_output_up 1 when the output plays, 0 when it is degraded.");
+        let _ = writeln!(s, "# TYPE xiangyin_output_up gauge");
+        for (output, up) in &self.outputs {
+            let _ = writeln!(s, "xiangyin_output_up{{output=\"{}\"}} {}", escape(output), u8::from(*up));
+        }
+        let _ = writeln!(s, "# HELP xiangyin_output_underruns_total Times an output's audio callback ran dry.");
+        let _ = writeln!(s, "# TYPE xiangyin_output_underruns_total counter");
+        for (output, n) in &self.underruns {
+            let _ = writeln!(s, "xiangyin_output_underruns_total{{output=\"{}\"}} {n}", escape(output));
+        }
+        let _ = writeln!(s, "# HELP xiangyin_seconds_to_next_cue Seconds until the next planned cue starts.");
+        let _ = writeln!(s, "# TYPE xiangyin_seconds_to_next_cue gauge");
+        if let Some(t) = next_cue {
+            let secs = (t - now).num_milliseconds() as f64 / 1000.0;
+            let _ = writeln!(s, "xiangyin_seconds_to_next_cue {secs:.3}");
+        }
+        let _ = writeln!(s, "# HELP xiangyin_cues_on_air Cues playing now.");
+        let _ = writeln!(s, "# TYPE xiangyin_cues_on_air gauge");
+        let _ = writeln!(s, "xiangyin_cues_on_air {on_air}");
+        let _ = writeln!(s, "# HELP xiangyin_reloads_total Configuration reloads, by result.");
+        let _ = writeln!(s, "# TYPE xiangyin_reloads_total counter");
+        let _ = writeln!(s, "xiangyin_reloads_total{{result=\"ok\"}} {}", self.reloads);
+        let _ = writeln!(s, "xiangyin_reloads_total{{result=\"refused\"}} {}", self.reloads_failed);
+        s
+    }
+}
+
+/// Escapes a label value (backslash, quote, newline).
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}

@@ -1,0 +1,164 @@
+//! Broadcast now (`POST /api/broadcasts`, `DELETE /api/broadcasts/{id}`) and the as-run log
+//! (`GET /api/log`).
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::{ApiError, ApiResult, AppState, Caller};
+use crate::config::ItemRef;
+use crate::domain::{Action, ClipId, MessageId, Priority, VillageId};
+use crate::station::{BroadcastError, Targets};
+use crate::store::{AsRunRow, Filter};
+
+/// The routes of this file.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/broadcasts", post(start))
+        .route("/api/broadcasts/{id}", delete(stop))
+        .route("/api/log", get(log))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Request {
+    targets: Targets,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    clip: Option<String>,
+    #[serde(default = "manual")]
+    priority: String,
+}
+
+fn manual() -> String {
+    "manual".into()
+}
+
+async fn start(State(st): State<AppState>, caller: Caller, Json(req): Json<Request>) -> ApiResult<Response> {
+    caller.require(Action::Broadcast)?;
+    let item = match (req.message.as_deref().filter(|s| !s.is_empty()), req.clip.as_deref().filter(|s| !s.is_empty())) {
+        (Some(m), None) => {
+            ItemRef::Message(MessageId::new(m).map_err(|e| ApiError::bad_request(capitalise(&e.to_string())))?)
+        }
+        (None, Some(c)) => {
+            ItemRef::Clip(ClipId::new(c).map_err(|e| ApiError::bad_request(capitalise(&e.to_string())))?)
+        }
+        _ => return Err(ApiError::bad_request("Choose one message or one clip to broadcast.")),
+    };
+    let priority = match req.priority.as_str() {
+        "manual" => Priority::Manual,
+        "emergency" => Priority::Emergency,
+        other => return Err(ApiError::bad_request(format!("Priority `{other}` is not manual or emergency."))),
+    };
+    let result = st.station().broadcast(&req.targets, &item, priority, Utc::now());
+    match result {
+        Ok(b) => {
+            let villages: Vec<&str> = b.cues.iter().map(|c| c.village.as_str()).collect();
+            st.db().audit(
+                Some(caller.name()),
+                "broadcast",
+                Some(&format!("{} {} {item} → {}", b.id, priority.name(), villages.join(","))),
+            )?;
+            Ok((StatusCode::CREATED, Json(b)).into_response())
+        }
+        Err(BroadcastError::Store(e)) => Err(ApiError::internal(e)),
+        Err(BroadcastError::Audio(clip, e)) => Err(ApiError::internal(format!("clip {clip}: {e}"))),
+        Err(e) => Err(ApiError::bad_request(capitalise(&e.to_string()))),
+    }
+}
+
+async fn stop(State(st): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    caller.require(Action::Broadcast)?;
+    if !st.station().stop_broadcast(&id) {
+        return Err(ApiError::not_found(format!("broadcast `{id}` playing now")));
+    }
+    st.db().audit(Some(caller.name()), "stop-broadcast", Some(&id))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct LogQuery {
+    village: Option<String>,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    limit: Option<usize>,
+    format: Option<String>,
+}
+
+#[derive(serde::Serialize)]
+struct LogRow {
+    cue: String,
+    village: String,
+    zone: String,
+    clip: Option<String>,
+    language: Option<String>,
+    priority: Option<&'static str>,
+    slot: Option<String>,
+    scheduled: DateTime<Utc>,
+    started: Option<DateTime<Utc>>,
+    ended: Option<DateTime<Utc>>,
+    late_ms: Option<u64>,
+    outcome: &'static str,
+    detail: Option<String>,
+}
+
+impl From<AsRunRow> for LogRow {
+    fn from(r: AsRunRow) -> Self {
+        LogRow {
+            cue: r.cue.to_string(),
+            outcome: r.state(),
+            village: r.village.to_string(),
+            zone: r.zone.to_string(),
+            clip: r.clip.map(|c| c.to_string()),
+            language: r.language.map(|l| l.to_string()),
+            priority: r.priority.map(Priority::name),
+            slot: r.slot,
+            scheduled: r.scheduled,
+            started: r.started,
+            ended: r.ended,
+            late_ms: r.late_by.map(|d| d.as_millis() as u64),
+            detail: r.detail,
+        }
+    }
+}
+
+/// The as-run log, newest filters applied, oldest first; `format=csv` for a spreadsheet.
+async fn log(State(st): State<AppState>, _caller: Caller, Query(q): Query<LogQuery>) -> ApiResult<Response> {
+    let village = match q.village.as_deref().filter(|v| !v.is_empty()) {
+        Some(v) => Some(VillageId::new(v).map_err(|e| ApiError::bad_request(format!("`{v}`: {e}")))?),
+        None => None,
+    };
+    let filter = Filter { village, since: q.since, until: q.until, limit: Some(q.limit.unwrap_or(5000).min(100_000)) };
+    let rows = st.db().query(&filter)?;
+    if q.format.as_deref() == Some("csv") {
+        let mut buf = Vec::new();
+        crate::store::write_csv(&rows, &mut buf)?;
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (header::CONTENT_DISPOSITION, "attachment; filename=\"as-run.csv\""),
+            ],
+            buf,
+        )
+            .into_response());
+    }
+    Ok(Json(rows.into_iter().map(LogRow::from).collect::<Vec<_>>()).into_response())
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => format!("{}{}.", f.to_uppercase(), c.as_str().trim_end_matches('.')),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+#[path = "tests_broadcast.rs"]
+mod tests;

@@ -1,0 +1,87 @@
+//! Live views: `GET /api/events` (server-sent events: the villages' state whenever it changes)
+//! and `GET /api/listen/{zone}` (what a zone's channel plays now, as an endless WAV stream).
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures_util::Stream;
+
+use super::{ApiError, ApiResult, AppState, Caller};
+use crate::domain::ZoneId;
+
+/// How often the state is looked at for changes.
+const POLL: Duration = Duration::from_millis(500);
+
+/// The routes of this file.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/events", get(events)).route("/api/listen/{zone}", get(listen))
+}
+
+/// Event `villages` with the JSON of `GET /api/villages`, first at once, then whenever it changes.
+async fn events(State(st): State<AppState>, _caller: Caller) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let stream = futures_util::stream::unfold((st, String::new(), true), |(st, last, first)| async move {
+        loop {
+            if !first {
+                tokio::time::sleep(POLL).await;
+            }
+            let json = serde_json::to_string(&st.station().status()).unwrap_or_else(|_| "[]".into());
+            if json != last || first {
+                let ev = Event::default().event("villages").data(json.clone());
+                return Some((Ok(ev), (st, json, false)));
+            }
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+/// A WAV header for an endless 16-bit mono stream at `rate` (sizes at their maximum, which
+/// browsers and players read as "until the stream ends").
+fn wav_header(rate: u32) -> Vec<u8> {
+    let mut h = Vec::with_capacity(44);
+    h.extend_from_slice(b"RIFF");
+    h.extend_from_slice(&u32::MAX.to_le_bytes());
+    h.extend_from_slice(b"WAVEfmt ");
+    h.extend_from_slice(&16u32.to_le_bytes());
+    h.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    h.extend_from_slice(&1u16.to_le_bytes()); // mono
+    h.extend_from_slice(&rate.to_le_bytes());
+    h.extend_from_slice(&(rate * 2).to_le_bytes());
+    h.extend_from_slice(&2u16.to_le_bytes());
+    h.extend_from_slice(&16u16.to_le_bytes());
+    h.extend_from_slice(b"data");
+    h.extend_from_slice(&(u32::MAX - 36).to_le_bytes());
+    h
+}
+
+/// Listen in: the first channel wired to `zone`, as the output plays it (after gain, trim and
+/// limiter), 16-bit mono at the output's rate, until the listener goes away.
+async fn listen(State(st): State<AppState>, _caller: Caller, Path(zone): Path<String>) -> ApiResult<Response> {
+    let zone_id = ZoneId::new(&zone).map_err(|_| ApiError::not_found(format!("zone `{zone}`")))?;
+    let (output, channel, rate) = {
+        let s = st.station();
+        let profile = &s.plan().profile;
+        let c = profile
+            .zones
+            .get(&zone_id)
+            .and_then(|c| c.first())
+            .ok_or_else(|| ApiError::not_found(format!("zone `{zone}` in the hardware profile")))?;
+        (c.output, usize::from(c.channel), profile.outputs[c.output].rate)
+    };
+    let rx = st.taps().listen(output, channel);
+    let header = futures_util::stream::once(async move { Ok::<Bytes, Infallible>(Bytes::from(wav_header(rate))) });
+    let audio = futures_util::stream::unfold(rx, |mut rx| async move {
+        let block = rx.recv().await?;
+        let bytes: Vec<u8> = block.iter().flat_map(|s| s.to_le_bytes()).collect();
+        Some((Ok::<Bytes, Infallible>(Bytes::from(bytes)), rx))
+    });
+    use futures_util::StreamExt;
+    let body = Body::from_stream(header.chain(audio));
+    Ok(([(header::CONTENT_TYPE, "audio/wav"), (header::CACHE_CONTROL, "no-store")], body).into_response())
+}

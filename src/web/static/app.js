@@ -1,0 +1,725 @@
+/* xiangyin pages: a little vanilla JavaScript, no build step.
+ * Every page sets <body data-page=NAME>; the code for that page runs once the document is parsed.
+ * Words come from <script id="xy-i18n"> (the page language), data from <script id="xy-data">.
+ * Text from people or files is only ever set with textContent, never as HTML. */
+'use strict';
+(function () {
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+
+  function readJson(id) {
+    const node = document.getElementById(id);
+    if (!node) return null;
+    try { return JSON.parse(node.textContent); } catch (e) { return null; }
+  }
+  const I18N = readJson('xy-i18n') || {};
+  const DATA = readJson('xy-data') || {};
+
+  /** The text `key` of the page language, with `{name}` placeholders filled from `vars`. */
+  function t(key, vars) {
+    let s = I18N[key] || key;
+    if (vars) for (const k of Object.keys(vars)) s = s.split('{' + k + '}').join(String(vars[k]));
+    return s;
+  }
+  /** The word for a stable name of the station (role, priority, outcome…), or the name. */
+  function nameOf(name) {
+    return (I18N._names && I18N._names[name]) || name;
+  }
+
+  /** An element with attributes and children (strings become text nodes). */
+  function el(tag, attrs) {
+    const node = document.createElement(tag);
+    if (attrs) for (const k of Object.keys(attrs)) if (attrs[k] != null) node.setAttribute(k, attrs[k]);
+    for (let i = 2; i < arguments.length; i++) {
+      const c = arguments[i];
+      if (c != null) node.append(c);
+    }
+    return node;
+  }
+
+  /** Shows `text` in `node` (hides it when empty); kind 'error' or 'ok' colours it. */
+  function say(node, text, kind) {
+    if (!node) return;
+    node.textContent = text || '';
+    node.hidden = !text;
+    node.classList.toggle('error', kind === 'error');
+    node.classList.toggle('ok', kind === 'ok');
+  }
+
+  function csrf() {
+    const m = document.querySelector('meta[name="csrf"]');
+    return m ? m.getAttribute('content') : '';
+  }
+
+  function toLogin() {
+    location.assign('/login?next=' + encodeURIComponent(location.pathname + location.search));
+  }
+
+  /** A JSON API call: {ok, status, data, error} where error is the server's sentence. */
+  async function api(method, url, body) {
+    const headers = { Accept: 'application/json' };
+    if (method !== 'GET') headers['X-CSRF-Token'] = csrf();
+    const init = { method: method, headers: headers, credentials: 'same-origin' };
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    let res;
+    try { res = await fetch(url, init); } catch (e) {
+      return { ok: false, status: 0, data: null, error: t('NetworkError') };
+    }
+    const text = await res.text();
+    let data = null;
+    if (text) { try { data = JSON.parse(text); } catch (e) { data = null; } }
+    const page = document.body.dataset.page;
+    if (res.status === 401 && page !== 'login' && page !== 'setup') toLogin();
+    const error = res.ok ? null : (data && data.error) || text.trim() || res.status + ' ' + res.statusText;
+    return { ok: res.ok, status: res.status, data: data, error: error };
+  }
+
+  /* Times in the station's time zone (data-tz), as HH:MM, or MM-DD HH:MM when not today. */
+  function timeParts(date, tz) {
+    const out = {};
+    let fmt;
+    try {
+      fmt = new Intl.DateTimeFormat('en-US', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit',
+        hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+    } catch (e) {
+      fmt = new Intl.DateTimeFormat('en-US', { year: 'numeric', month: '2-digit', day: '2-digit',
+        hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+    }
+    for (const p of fmt.formatToParts(date)) out[p.type] = p.value;
+    if (out.hour === '24') out.hour = '00';
+    return out;
+  }
+  function when(iso, tz) {
+    const p = timeParts(new Date(iso), tz);
+    const today = timeParts(new Date(), tz);
+    const hm = p.hour + ':' + p.minute;
+    return p.year === today.year && p.month === today.month && p.day === today.day ? hm : p.month + '-' + p.day + ' ' + hm;
+  }
+  /** One cue as a line (the same as the server's `cue_text`). */
+  function cueText(cue, clips, tz) {
+    const title = (clips && clips[cue.clip]) || cue.clip;
+    let s = when(cue.at, tz) + ' ' + title;
+    if (cue.priority !== 'scheduled' && cue.priority !== 'background') s += ' · ' + nameOf(cue.priority);
+    return s;
+  }
+  function num(x, digits) {
+    return typeof x === 'number' && isFinite(x) ? x.toFixed(digits) : '–';
+  }
+  function signed(x, digits) {
+    return typeof x === 'number' && isFinite(x) ? (x > 0 ? '+' : '') + x.toFixed(digits) : '–';
+  }
+  function pad(n) {
+    return String(n).padStart(2, '0');
+  }
+
+  const pages = {};
+
+  /* ---------------------------------------------------------------- login & setup */
+  pages.login = function () {
+    const form = $('#login-form');
+    if (!form) return;
+    const err = $('#login-error');
+    const btn = $('#login-submit');
+    form.addEventListener('submit', async function (e) {
+      e.preventDefault();
+      say(err, '');
+      const label = btn.textContent;
+      btn.disabled = true;
+      btn.textContent = t('LoggingIn');
+      const r = await api('POST', '/api/session', { name: $('#login-name').value.trim(), password: $('#login-password').value });
+      btn.disabled = false;
+      btn.textContent = label;
+      if (r.ok) location.assign(form.dataset.next || '/');
+      else { say(err, r.error, 'error'); $('#login-password').select(); }
+    });
+    $('#login-name').focus();
+  };
+
+  pages.setup = function () {
+    const form = $('#setup-form');
+    if (!form) return;
+    const err = $('#setup-error');
+    form.addEventListener('submit', async function (e) {
+      e.preventDefault();
+      say(err, '');
+      $('#setup-submit').disabled = true;
+      const r = await api('POST', '/api/setup', { token: form.dataset.token, name: $('#setup-name').value.trim(),
+        password: $('#setup-password').value });
+      $('#setup-submit').disabled = false;
+      if (r.ok) location.assign('/');
+      else say(err, r.error, 'error');
+    });
+  };
+
+  /* ---------------------------------------------------------------- dashboard */
+  pages.dashboard = function () {
+    const tz = DATA.tz;
+    const clips = DATA.clips || {};
+    const state = $('#live-state');
+    function update(list) {
+      if (!Array.isArray(list)) return;
+      for (const v of list) {
+        const card = $$('.village-card').find(function (c) { return c.dataset.village === v.village; });
+        if (!card) continue;
+        $('.now-playing', card).textContent = v.now_playing ? cueText(v.now_playing, clips, tz) : t('Nothing');
+        $('.next-cue', card).textContent = v.next ? cueText(v.next, clips, tz) : t('Nothing');
+        const out = $('.output-state', card);
+        out.dataset.up = String(!!v.output_up);
+        $('.output-name', out).textContent = v.output;
+        $('.output-word', out).textContent = v.output_up ? t('OutputUp') : t('OutputDown');
+        card.classList.toggle('on-air', !!v.now_playing);
+      }
+    }
+    let timer = null;
+    function poll() {
+      if (timer) return;
+      say(state, t('LivePolling'));
+      const tick = async function () {
+        const r = await api('GET', '/api/villages');
+        if (r.ok) update(r.data);
+      };
+      tick();
+      timer = setInterval(tick, 5000);
+    }
+    if (window.EventSource) {
+      const es = new EventSource('/api/events');
+      es.addEventListener('villages', function (e) {
+        say(state, t('LiveConnected'));
+        try { update(JSON.parse(e.data)); } catch (err) { /* a broken event: wait for the next */ }
+      });
+      es.onerror = function () { es.close(); poll(); };
+    } else {
+      poll();
+    }
+    $$('.listen').forEach(function (btn) {
+      const card = btn.closest('.village-card');
+      const audio = $('.listen-audio', card);
+      const src = audio.getAttribute('src');
+      btn.addEventListener('click', function () {
+        if (btn.getAttribute('aria-pressed') === 'true') {
+          audio.pause();
+          audio.removeAttribute('src');
+          audio.load(); // ends the endless stream
+          btn.setAttribute('aria-pressed', 'false');
+          btn.textContent = t('Listen');
+          return;
+        }
+        $$('.listen[aria-pressed="true"]').forEach(function (b) { b.click(); });
+        audio.setAttribute('src', src);
+        audio.play().catch(function () { /* the browser refused; the button stays pressed so it can stop */ });
+        btn.setAttribute('aria-pressed', 'true');
+        btn.textContent = t('StopListening');
+      });
+    });
+  };
+
+  /* ---------------------------------------------------------------- library */
+  pages.library = function () {
+    const input = $('#upload-input');
+    const drop = $('#upload-drop');
+    let file = null;
+    function choose(f) {
+      file = f || null;
+      $('#upload-file-name').textContent = file ? file.name + ' (' + (file.size / 1048576).toFixed(1) + ' MB)' : t('NoFileChosen');
+      if (file && !$('#upload-title').value.trim()) $('#upload-title').value = file.name.replace(/\.[^.]+$/, '');
+    }
+    input.addEventListener('change', function () { choose(input.files[0]); });
+    ['dragenter', 'dragover'].forEach(function (ev) {
+      drop.addEventListener(ev, function (e) { e.preventDefault(); drop.classList.add('over'); });
+    });
+    ['dragleave', 'drop'].forEach(function (ev) {
+      drop.addEventListener(ev, function (e) { e.preventDefault(); drop.classList.remove('over'); });
+    });
+    drop.addEventListener('drop', function (e) {
+      if (e.dataTransfer && e.dataTransfer.files.length) choose(e.dataTransfer.files[0]);
+    });
+    // A file dropped next to the zone must not replace the page.
+    window.addEventListener('dragover', function (e) { e.preventDefault(); });
+    window.addEventListener('drop', function (e) { e.preventDefault(); });
+
+    const fields = [['upload-title', 'title'], ['upload-language', 'language'], ['upload-kind', 'kind'],
+      ['upload-message', 'message'], ['upload-transcript', 'transcript'], ['upload-expires', 'expires'],
+      ['upload-max-plays', 'max_plays_per_day']];
+    $('#upload-form').addEventListener('submit', function (e) {
+      e.preventDefault();
+      const status = $('#upload-status');
+      const result = $('#upload-result');
+      const bar = $('#upload-progress');
+      const btn = $('#upload-submit');
+      result.replaceChildren();
+      if (!file) { say(status, t('ChooseFileFirst'), 'error'); return; }
+      const form = new FormData();
+      for (const f of fields) {
+        const v = $('#' + f[0]).value.trim();
+        if (v) form.append(f[1], v);
+      }
+      form.append('file', file, file.name);
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', '/api/clips');
+      xhr.setRequestHeader('X-CSRF-Token', csrf());
+      xhr.setRequestHeader('Accept', 'application/json');
+      xhr.upload.onprogress = function (ev) {
+        if (!ev.lengthComputable) return;
+        bar.value = ev.loaded / ev.total;
+        say(status, t('Uploading') + ' ' + Math.round((100 * ev.loaded) / ev.total) + '%');
+      };
+      xhr.upload.onload = function () {
+        bar.removeAttribute('value'); // indeterminate while the station measures loudness
+        say(status, t('Importing'));
+      };
+      xhr.onerror = function () {
+        btn.disabled = false;
+        bar.hidden = true;
+        say(status, t('NetworkError'), 'error');
+      };
+      xhr.onload = function () {
+        btn.disabled = false;
+        let data = null;
+        try { data = JSON.parse(xhr.responseText); } catch (err) { data = null; }
+        say(status, '');
+        if (xhr.status === 200 || xhr.status === 201) {
+          bar.value = 1;
+          showImported(result, data || {});
+        } else {
+          bar.hidden = true;
+          const sentence = (data && data.error) || xhr.responseText.trim() || xhr.status + ' ' + xhr.statusText;
+          result.replaceChildren(el('p', { class: 'error' }, sentence));
+          if (xhr.status === 401) toLogin();
+        }
+      };
+      btn.disabled = true;
+      bar.hidden = false;
+      bar.value = 0;
+      say(status, t('Uploading'));
+      xhr.send(form);
+    });
+    function showImported(box, c) {
+      const l = c.loudness || {};
+      box.replaceChildren(
+        el('p', { class: 'ok' }, (c.existing ? t('UploadExisting') : t('UploadDone')) + ' ',
+          el('strong', { class: 'clip-title' }, c.title || c.id || '')),
+        el('dl', { class: 'upload-facts' },
+          el('dt', null, t('IntegratedLufs')), el('dd', { class: 'lufs' }, num(l.integrated_lufs, 1) + ' LUFS'),
+          el('dt', null, t('TruePeak')), el('dd', { class: 'true-peak' }, num(l.true_peak_dbtp, 1) + ' dBTP'),
+          el('dt', null, t('Gain')), el('dd', { class: 'gain' }, signed(l.gain_db, 1) + ' dB'),
+          el('dt', null, t('Duration')), el('dd', { class: 'duration' }, num(c.duration_s, 1) + ' ' + t('Seconds'))),
+        el('p', null, el('a', { class: 'button', href: location.pathname + location.search, id: 'upload-refresh' }, t('Refresh'))));
+    }
+
+    $$('#clip-filters select').forEach(function (s) {
+      s.addEventListener('change', function () { s.form.submit(); });
+    });
+    $$('#clip-list [data-clip-id]').forEach(function (li) {
+      const msg = $('.clip-msg', li);
+      const approve = $('.approve', li);
+      const reject = $('.reject', li);
+      if (approve) approve.addEventListener('click', function () { review(li, { decision: 'approve' }); });
+      if (reject) reject.addEventListener('click', function () {
+        const reason = $('.reject-reason', li).value.trim();
+        if (!reason) { say(msg, t('ReasonNeeded'), 'error'); $('.reject-reason', li).focus(); return; }
+        review(li, { decision: 'reject', reason: reason });
+      });
+    });
+    async function review(li, body) {
+      const msg = $('.clip-msg', li);
+      const r = await api('POST', '/api/clips/' + encodeURIComponent(li.dataset.clipId) + '/review', body);
+      if (!r.ok) { say(msg, r.error, 'error'); return; }
+      const state = (r.data && r.data.review && r.data.review.state) || (body.decision === 'approve' ? 'approved' : 'rejected');
+      li.dataset.review = state;
+      const badge = $('.review-state', li);
+      badge.dataset.state = state;
+      badge.textContent = nameOf(state);
+      say(msg, t('Done'), 'ok');
+    }
+  };
+
+  /* ---------------------------------------------------------------- village */
+  pages.village = function () {
+    const base = '/api/villages/' + encodeURIComponent(DATA.village);
+    const labels = DATA.labels || {};
+    const dateInput = $('#day-date');
+    const minutes = function (hms) {
+      const p = String(hms).split(':').map(Number);
+      return p[0] * 60 + (p[1] || 0) + (p[2] || 0) / 60;
+    };
+    const pct = function (m) { return (Math.max(0, Math.min(1440, m)) / 14.4).toFixed(3) + '%'; };
+
+    async function loadDay() {
+      const r = await api('GET', base + '/day?date=' + encodeURIComponent(dateInput.value || DATA.today));
+      if (!r.ok) {
+        $('#day-timeline').replaceChildren();
+        $('#day-list').replaceChildren(el('li', { class: 'error' }, r.error));
+        return;
+      }
+      drawDay(r.data);
+    }
+    function drawDay(day) {
+      const bar = $('#day-timeline');
+      bar.replaceChildren();
+      const quiet = day.quiet_hours || [];
+      for (const q of quiet) {
+        const ends = q.split('-');
+        const block = el('div', { class: 'quiet', title: t('QuietHours') + ' ' + q });
+        block.style.left = pct(minutes(ends[0]));
+        block.style.width = pct(minutes(ends[1]) - minutes(ends[0]));
+        bar.append(block);
+      }
+      const cues = day.cues || [];
+      for (const c of cues) {
+        const s = minutes(c.start);
+        let e = minutes(c.end);
+        if (e < s) e = 1440; // runs past midnight
+        const block = el('div', { class: 'cue', 'data-outcome': c.outcome,
+          title: c.start.slice(0, 5) + ' ' + (c.title || c.item || '') + ' · ' + nameOf(c.outcome) });
+        block.style.left = pct(s);
+        block.style.width = pct(e - s);
+        bar.append(block);
+      }
+      if (day.date === DATA.today) {
+        const p = timeParts(new Date(), DATA.tz);
+        const now = el('div', { class: 'now' });
+        now.style.left = pct(Number(p.hour) * 60 + Number(p.minute));
+        bar.append(now);
+      }
+      $('#day-quiet').textContent = t('QuietHours') + ': ' + (quiet.join(', ') || t('Nothing')) + ' · ' + nameOf(day.day_kind);
+      const list = $('#day-list');
+      if (!cues.length) { list.replaceChildren(el('li', { class: 'empty' }, t('NoCues'))); return; }
+      list.replaceChildren.apply(list, cues.map(function (c) {
+        let text = (c.title || c.item || t('Nothing')) + ' · ' + c.slot + ' · ' + nameOf(c.outcome);
+        if (c.deferred_from) text += ' (' + t('DeferredFrom', { time: c.deferred_from.slice(0, 5) }) + ')';
+        return el('li', { 'data-outcome': c.outcome }, el('span', { class: 'time' }, c.start.slice(0, 5)), text);
+      }));
+    }
+
+    function drawSchedule(s) {
+      const box = $('#schedule');
+      const parts = [];
+      const q = s.village.quiet_hours || {};
+      parts.push(el('p', { class: 'sub' }, t('QuietHours') + ': ' +
+        ['weekdays', 'weekends', 'holidays'].map(function (k, i) {
+          return nameOf(['weekday', 'weekend', 'holiday'][i]) + ' ' + ((q[k] || []).join(', ') || '–');
+        }).join(' · ')));
+      if (s.village.volume_db && s.village.volume_db.length) {
+        parts.push(el('p', { class: 'sub' }, t('Volume') + ': ' +
+          s.village.volume_db.map(function (v) { return v.from + ' ' + signed(v.db, 0) + ' dB'; }).join(' · ')));
+      }
+      if (s.file_problem) parts.push(el('p', { class: 'error' }, s.file_problem));
+      if (!s.slots.length) parts.push(el('p', { class: 'empty' }, t('NoSlots')));
+      for (const slot of s.slots) {
+        const where = slot.editable ? t('OwnSlot') : t('SharedSlot', { file: slot.file || '?' });
+        const items = el('ul', { class: 'slot-list' });
+        for (const it of slot.items) {
+          const v = it.variant;
+          const what = v ? v.title + ' (' + v.language + ')' : labels[it.item] || it.item;
+          items.append(el('li', { 'data-status': it.status }, what + ' · ' + nameOf(it.status === 'no-variant' ? 'no-variant' : it.status)));
+        }
+        parts.push(el('div', { class: 'slot', 'data-slot': slot.name },
+          el('h3', null, slot.name),
+          el('p', { class: 'sub' }, [slot.cron, nameOf(slot.mode), nameOf(slot.priority),
+            t('InQuietHours') + ' ' + nameOf(slot.in_quiet_hours), where].join(' · ')),
+          items));
+      }
+      box.replaceChildren.apply(box, parts);
+    }
+
+    /* The playlist editor (only for roles that edit playlists). */
+    const DAYS = { '*': '*', '1-5': '1-5', 'mon-fri': '1-5', '0,6': '0,6', '6,0': '0,6', '6-7': '0,6', 'sat,sun': '0,6' };
+    function refreshEmpty() {
+      $('#playlist-empty').hidden = $$('#playlist-items li.item').length > 0;
+    }
+    function addItem(id) {
+      const li = $('#item-template').content.firstElementChild.cloneNode(true);
+      li.dataset.item = id;
+      $('.item-label', li).textContent = labels[id] || id;
+      $('#playlist-items').append(li);
+      refreshEmpty();
+    }
+    function showCustom(li, custom) {
+      $('.slot-cron-label', li).hidden = !custom;
+      $('.slot-time', li).closest('label').hidden = custom;
+    }
+    function addSlot(s) {
+      const li = $('#slot-template').content.firstElementChild.cloneNode(true);
+      s = s || { cron: '0 7 * * *' };
+      li.dataset.extra = JSON.stringify({ from: s.from, until: s.until, on_holidays: s.on_holidays, chime: s.chime });
+      const f = String(s.cron || '').trim().split(/\s+/);
+      const days = f.length === 5 && /^\d+$/.test(f[0]) && /^\d+$/.test(f[1]) && f[2] === '*' && f[3] === '*' && DAYS[f[4].toLowerCase()];
+      if (days) {
+        $('.slot-time', li).value = pad(f[1]) + ':' + pad(f[0]);
+        $('.slot-days', li).value = days;
+      } else {
+        $('.slot-days', li).value = 'custom';
+        $('.slot-cron', li).value = s.cron || '';
+      }
+      showCustom(li, !days);
+      $('.slot-quiet', li).value = s.in_quiet_hours || 'skip';
+      $('.slot-chime', li).checked = s.chime === true || typeof s.chime === 'string';
+      $('#playlist-slots').append(li);
+    }
+    function slotBody(li) {
+      const days = $('.slot-days', li).value;
+      let cron;
+      if (days === 'custom') cron = $('.slot-cron', li).value.trim();
+      else {
+        const hm = ($('.slot-time', li).value || '07:00').split(':');
+        cron = Number(hm[1]) + ' ' + Number(hm[0]) + ' * * ' + days;
+      }
+      let extra = {};
+      try { extra = JSON.parse(li.dataset.extra || '{}'); } catch (e) { extra = {}; }
+      const body = { cron: cron, in_quiet_hours: $('.slot-quiet', li).value };
+      body.chime = $('.slot-chime', li).checked ? (typeof extra.chime === 'string' ? extra.chime : true) : false;
+      for (const k of ['from', 'until', 'on_holidays']) if (extra[k] != null) body[k] = extra[k];
+      return body;
+    }
+    function fillEditor(s) {
+      const p = s.playlist || { mode: 'in-order', items: [], gap_s: 2, repeat: 1, slots: [] };
+      $('#playlist-mode').value = p.mode || 'in-order';
+      $('#playlist-gap').value = p.gap_s;
+      $('#playlist-repeat').value = p.repeat;
+      $('#playlist-items').replaceChildren();
+      (p.items || []).forEach(addItem);
+      $('#playlist-slots').replaceChildren();
+      (p.slots || []).forEach(addSlot);
+      $('#playlist-file').textContent = s.file || '';
+      refreshEmpty();
+    }
+    function setupEditor() {
+      $('#playlist-items').addEventListener('click', function (e) {
+        const btn = e.target.closest('button');
+        if (!btn) return;
+        const li = btn.closest('li.item');
+        if (btn.classList.contains('item-up') && li.previousElementSibling) li.parentNode.insertBefore(li, li.previousElementSibling);
+        else if (btn.classList.contains('item-down') && li.nextElementSibling) li.parentNode.insertBefore(li.nextElementSibling, li);
+        else if (btn.classList.contains('item-remove')) li.remove();
+        if (btn.isConnected) btn.focus();
+        refreshEmpty();
+      });
+      $('#playlist-add').addEventListener('click', function () {
+        const v = $('#playlist-choice').value;
+        if (v) addItem(v);
+      });
+      $('#slot-add').addEventListener('click', function () { addSlot(null); });
+      $('#playlist-slots').addEventListener('click', function (e) {
+        const btn = e.target.closest('.slot-remove');
+        if (btn) btn.closest('li.slot-row').remove();
+      });
+      $('#playlist-slots').addEventListener('change', function (e) {
+        if (!e.target.classList.contains('slot-days')) return;
+        const li = e.target.closest('li.slot-row');
+        const custom = e.target.value === 'custom';
+        if (custom && !$('.slot-cron', li).value) {
+          const hm = ($('.slot-time', li).value || '07:00').split(':');
+          $('.slot-cron', li).value = Number(hm[1]) + ' ' + Number(hm[0]) + ' * * *';
+        }
+        showCustom(li, custom);
+      });
+      $('#playlist-save').addEventListener('click', async function () {
+        const gap = Number($('#playlist-gap').value);
+        const body = {
+          mode: $('#playlist-mode').value,
+          items: $$('#playlist-items li.item').map(function (li) { return li.dataset.item; }),
+          gap_s: isFinite(gap) && gap >= 0 ? gap : 0,
+          repeat: Math.max(1, parseInt($('#playlist-repeat').value, 10) || 1),
+          slots: $$('#playlist-slots li.slot-row').map(slotBody),
+        };
+        const status = $('#playlist-status');
+        const problems = $('#playlist-problems');
+        problems.replaceChildren();
+        say(status, t('Sending'));
+        $('#playlist-save').disabled = true;
+        const r = await api('PUT', base + '/playlist', body);
+        $('#playlist-save').disabled = false;
+        if (r.ok) {
+          say(status, t('Saved'), 'ok');
+          drawSchedule(r.data);
+          fillEditor(r.data);
+          loadDay();
+        } else {
+          // The sentence is the server's (English); Chinese readers get a word of their own first.
+          say(status, (document.body.dataset.lang === 'zh' ? t('NotSaved') + ' ' : '') + r.error, 'error');
+          for (const p of (r.data && r.data.problems) || []) problems.append(el('li', null, p));
+        }
+      });
+    }
+
+    if (DATA.canEdit && $('#playlist-editor')) setupEditor();
+    dateInput.addEventListener('change', loadDay);
+    loadDay();
+    api('GET', base + '/schedule').then(function (r) {
+      if (!r.ok) { $('#schedule').replaceChildren(el('p', { class: 'error' }, r.error)); return; }
+      drawSchedule(r.data);
+      if (DATA.canEdit && $('#playlist-editor')) fillEditor(r.data);
+    });
+  };
+
+  /* ---------------------------------------------------------------- broadcast */
+  pages.broadcast = function () {
+    const all = $('#target-all');
+    const villages = function () { return $$('.target-village'); };
+    const err = $('#broadcast-error');
+    const names = DATA.villages || {};
+    const clips = DATA.clips || {};
+    let pending = null;
+    function sync() {
+      $$('.township-toggle').forEach(function (tg) {
+        const vs = villages().filter(function (v) { return v.dataset.township === tg.dataset.township; });
+        tg.checked = vs.length > 0 && vs.every(function (v) { return v.checked; });
+        tg.indeterminate = !tg.checked && vs.some(function (v) { return v.checked; });
+      });
+      const vs = villages();
+      all.checked = vs.length > 0 && vs.every(function (v) { return v.checked; });
+      all.indeterminate = !all.checked && vs.some(function (v) { return v.checked; });
+    }
+    all.addEventListener('change', function () {
+      villages().forEach(function (v) { v.checked = all.checked; });
+      sync();
+    });
+    $$('.township-toggle').forEach(function (tg) {
+      tg.addEventListener('change', function () {
+        villages().filter(function (v) { return v.dataset.township === tg.dataset.township; })
+          .forEach(function (v) { v.checked = tg.checked; });
+        sync();
+      });
+    });
+    villages().forEach(function (v) { v.addEventListener('change', sync); });
+
+    function request(priority) {
+      say(err, '');
+      const chosen = villages().filter(function (v) { return v.checked; }).map(function (v) { return v.value; });
+      if (!chosen.length) { say(err, t('ChooseTarget'), 'error'); return null; }
+      const what = $('#broadcast-what').value;
+      if (!what) { say(err, t('ChooseWhat'), 'error'); return null; }
+      const i = what.indexOf(':');
+      const body = { targets: all.checked ? { all: true } : { villages: chosen }, priority: priority };
+      body[what.slice(0, i)] = what.slice(i + 1);
+      return body;
+    }
+    async function send(body) {
+      const buttons = [$('#broadcast-submit'), $('#emergency-button')];
+      buttons.forEach(function (b) { b.disabled = true; });
+      const r = await api('POST', '/api/broadcasts', body);
+      buttons.forEach(function (b) { b.disabled = false; });
+      if (!r.ok) { say(err, r.error, 'error'); return; }
+      show(r.data || {});
+    }
+    function show(b) {
+      const cues = b.cues || [];
+      const skipped = b.skipped || [];
+      say($('#broadcast-summary'), t('Playing', { n: cues.length }), 'ok');
+      $('#broadcast-cues').replaceChildren.apply($('#broadcast-cues'), cues.map(function (c) {
+        return el('li', null, (names[c.village] || c.village) + ' — ' + (clips[c.clip] || c.clip) + ' (' + c.language + ')');
+      }));
+      $('#broadcast-skipped-title').hidden = !skipped.length;
+      $('#broadcast-skipped').replaceChildren.apply($('#broadcast-skipped'), skipped.map(function (s) {
+        return el('li', null, (names[s[0]] || s[0]) + ': ' + s[1]);
+      }));
+      const stop = $('#broadcast-stop');
+      stop.dataset.id = b.id || '';
+      stop.hidden = !b.id || !cues.length;
+      $('#broadcast-result').hidden = false;
+      $('#broadcast-result').scrollIntoView({ behavior: 'smooth', block: 'start' });
+    }
+    $('#broadcast-stop').addEventListener('click', async function () {
+      const stop = $('#broadcast-stop');
+      const r = await api('DELETE', '/api/broadcasts/' + encodeURIComponent(stop.dataset.id));
+      if (r.ok) { say($('#broadcast-summary'), t('Stopped'), 'ok'); stop.hidden = true; }
+      else say($('#broadcast-summary'), r.error, 'error');
+    });
+    $('#broadcast-form').addEventListener('submit', function (e) {
+      e.preventDefault();
+      const body = request('manual');
+      if (body) send(body);
+    });
+    const dialog = $('#emergency-dialog');
+    $('#emergency-button').addEventListener('click', function () {
+      const body = request('emergency');
+      if (!body) return;
+      if (typeof dialog.showModal === 'function') { pending = body; dialog.showModal(); }
+      else if (window.confirm(t('EmergencyConfirmTitle') + '\n' + t('EmergencyConfirmText'))) send(body);
+    });
+    $('#emergency-cancel').addEventListener('click', function () { pending = null; dialog.close(); });
+    $('#emergency-confirm').addEventListener('click', function () {
+      dialog.close();
+      if (pending) send(pending);
+      pending = null;
+    });
+  };
+
+  /* ---------------------------------------------------------------- log */
+  pages.log = function () {
+    $$('#log-filters select, #log-filters input').forEach(function (s) {
+      s.addEventListener('change', function () { s.form.submit(); });
+    });
+  };
+
+  /* ---------------------------------------------------------------- users */
+  pages.users = function () {
+    const msg = $('#users-msg');
+    const reload = function () { location.reload(); };
+    $('#user-add-form').addEventListener('submit', async function (e) {
+      e.preventDefault();
+      const r = await api('POST', '/api/users', { name: $('#user-name').value.trim(), role: $('#user-role').value,
+        password: $('#user-password').value });
+      if (r.ok) reload(); else say(msg, r.error, 'error');
+    });
+    $$('#users-table tr[data-user]').forEach(function (tr) {
+      const name = tr.dataset.user;
+      const url = '/api/users/' + encodeURIComponent(name);
+      const role = $('.user-role', tr);
+      const was = role.value;
+      role.addEventListener('change', async function () {
+        const r = await api('PATCH', url, { role: role.value });
+        if (r.ok) reload(); else { say(msg, r.error, 'error'); role.value = was; }
+      });
+      $('.user-disable', tr).addEventListener('click', async function () {
+        const r = await api('PATCH', url, { disabled: tr.dataset.disabled !== 'true' });
+        if (r.ok) reload(); else say(msg, r.error, 'error');
+      });
+      $('.user-delete', tr).addEventListener('click', async function () {
+        if (!window.confirm(t('ConfirmDelete', { name: name }))) return;
+        const r = await api('DELETE', url);
+        if (r.ok) reload(); else say(msg, r.error, 'error');
+      });
+      $('.user-set-password', tr).addEventListener('click', async function () {
+        const input = $('.user-password', tr);
+        const r = await api('PATCH', url, { password: input.value });
+        if (r.ok) { input.value = ''; say(msg, t('Saved'), 'ok'); } else say(msg, r.error, 'error');
+      });
+      $('.user-token', tr).addEventListener('click', async function () {
+        const input = $('.token-label', tr);
+        const label = input.value.trim();
+        const r = await api('POST', url + '/tokens', { label: label });
+        if (!r.ok) { say(msg, r.error, 'error'); return; }
+        input.value = '';
+        say(msg, '');
+        $('#token-value').textContent = r.data.token;
+        $('#token-result').hidden = false;
+        $('#token-result').scrollIntoView({ behavior: 'smooth', block: 'start' });
+        $('.tokens', tr).append(el('li', null, el('span', { class: 'token-name' }, r.data.label), ' ',
+          el('button', { type: 'button', class: 'token-revoke small', 'data-label': r.data.label }, t('Revoke'))));
+      });
+      $('.tokens', tr).addEventListener('click', async function (e) {
+        const btn = e.target.closest('.token-revoke');
+        if (!btn) return;
+        const r = await api('DELETE', url + '/tokens/' + encodeURIComponent(btn.dataset.label));
+        if (r.ok) btn.closest('li').remove(); else say(msg, r.error, 'error');
+      });
+    });
+  };
+
+  /* ---------------------------------------------------------------- every page */
+  function start() {
+    const logout = $('#logout');
+    if (logout) logout.addEventListener('click', async function () {
+      await api('DELETE', '/api/session');
+      location.assign('/login');
+    });
+    const page = pages[document.body.dataset.page];
+    if (page) page();
+  }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+})();

@@ -1,0 +1,94 @@
+//! A whole web app over a real station for router tests (`oneshot`) and real-server tests: the
+//! content under `root` (copy the demo into a temp dir), the real engine playing into null outputs,
+//! a real SQLite file under `root/var`, users of every role.
+//!
+//! Not for production use: `serve` builds its state in `daemon`.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+
+use super::{AppState, WebConfig, router};
+use crate::commands::Paths;
+use crate::config;
+use crate::engine::EngineConfig;
+use crate::library::catalog_of;
+use crate::output::{NullSink, Sink};
+use crate::playout::{self, Running};
+use crate::station::Station;
+use crate::store::{self, Store};
+
+/// The password of every test user (`admin`, `operator`, `uploader`).
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A running test app. Dropping it stops the playout thread.
+pub struct TestApp {
+    /// The router (clone it for each `oneshot`).
+    pub router: Router,
+    /// The state behind it.
+    pub state: AppState,
+    running: Option<Running>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown();
+        }
+    }
+}
+
+impl TestApp {
+    /// An app over the content under `root` with the `virtual` profile's wiring (null outputs),
+    /// and users `admin`, `operator`, `uploader` with [`PASSWORD`]. Playout events are applied to
+    /// the station by a background thread, as in `serve`.
+    pub fn new(root: &Path, config: WebConfig) -> TestApp {
+        let paths = Paths::new(root, None);
+        let library = paths.library();
+        let (clips, _) = library.list().expect("library");
+        let plan = config::load(&paths.layout, Some("virtual"), &catalog_of(&clips)).expect("content checks");
+        let taps = crate::output::Taps::new();
+        let sinks: Vec<Box<dyn Sink>> =
+            plan.profile.outputs.iter().enumerate().map(|(i, o)| taps.wrap(i, Box::new(NullSink::new(o)))).collect();
+        let mut running =
+            playout::start(&plan.profile, &EngineConfig::default(), sinks, Duration::from_millis(50)).expect("playout");
+        let events = std::mem::replace(&mut running.events, std::sync::mpsc::channel().1);
+        let db_path = store::default_path(&paths.state);
+        let store = Store::open(&db_path).expect("store");
+        let station = Arc::new(Mutex::new(Station::new(plan, &clips, library, store, running.handle.clone())));
+        {
+            let station = station.clone();
+            std::thread::spawn(move || {
+                for ev in events {
+                    let _ = crate::daemon::lock(&station).on_event(ev);
+                }
+            });
+        }
+        let web_db = Store::open(&db_path).expect("store");
+        for (name, role) in [
+            ("admin", crate::domain::Role::Admin),
+            ("operator", crate::domain::Role::Operator),
+            ("uploader", crate::domain::Role::Uploader),
+        ] {
+            if web_db.user(name).expect("user").is_none() {
+                web_db.add_user(name, role, PASSWORD).expect("add user");
+            }
+        }
+        let state = AppState::new(station, web_db, paths, config, None, taps);
+        TestApp { router: router(state.clone()), state, running: Some(running) }
+    }
+
+    /// A session for `user`: (cookie header value, csrf token).
+    pub fn login(&self, user: &str) -> (String, String) {
+        let (token, csrf) = self.state.db().create_session(user, Duration::from_secs(3600)).expect("session");
+        (format!("{}={token}", super::auth::COOKIE), csrf)
+    }
+
+    /// An API token for `user`.
+    pub fn token(&self, user: &str) -> String {
+        let label = format!("test-{}", self.state.db().list_api_tokens(Some(user)).map(|t| t.len()).unwrap_or(0));
+        self.state.db().create_api_token(user, &label).expect("token")
+    }
+}

@@ -1,0 +1,259 @@
+//! The users API (admin only): list, add, change (role, password, disabled), remove users, and
+//! make or revoke their API tokens.
+//!
+//! - `GET /api/users` → `[{name, role, created, disabled, tokens: [{label, created, last_used}]}]`
+//! - `POST /api/users {name, role, password}` → 201 the user
+//! - `PATCH /api/users/{name} {role?, password?, disabled?}` → the user (a new password ends their
+//!   browser sessions; their API tokens keep working)
+//! - `DELETE /api/users/{name}` → 204
+//! - `POST /api/users/{name}/tokens {label}` → 201 `{user, label, token}` (the token is shown this
+//!   once: the station keeps only its hash)
+//! - `DELETE /api/users/{name}/tokens/{label}` → 204
+//!
+//! Every route needs [`Action::ManageUsers`] (401 anonymous, 403 another role). An admin cannot
+//! delete or disable themself (409), and the store refuses to leave the station without an admin
+//! who can log in (409). Refusals are one sentence: 400 for a bad name, role, password or label,
+//! 404 for an unknown user or token, 409 for a taken name or label. Every change is written to the
+//! audit trail under the admin's name.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, patch};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::{ApiError, ApiResult, AppState, Caller};
+use crate::domain::{Action, Role};
+use crate::store::{ApiToken, StoreError, User};
+
+/// The routes of the users API.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/users", get(list).post(add))
+        .route("/api/users/{name}", patch(change).delete(remove))
+        .route("/api/users/{name}/tokens", axum::routing::post(make_token))
+        .route("/api/users/{name}/tokens/{label}", delete(revoke_token))
+}
+
+/// A JSON body whose rejection is a 400 with a sentence (axum's own is plain text).
+pub(crate) struct Body<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(Body(v)),
+            Err(e) => Err(json_refusal(&e)),
+        }
+    }
+}
+
+fn json_refusal(e: &JsonRejection) -> ApiError {
+    match e {
+        JsonRejection::MissingJsonContentType(_) => {
+            ApiError::bad_request("Send the request body as JSON (Content-Type: application/json).")
+        }
+        other => ApiError::bad_request(format!("The request body is not what this needs: {}.", other.body_text())),
+    }
+}
+
+/// The store's refusals as the person reads them; anything else is the station's fault.
+pub(crate) fn refusal(e: StoreError) -> ApiError {
+    let status = match &e {
+        StoreError::NoSuchUser { .. } => StatusCode::NOT_FOUND,
+        StoreError::UserExists { .. } | StoreError::LastAdmin { .. } | StoreError::TokenLabelTaken { .. } => {
+            StatusCode::CONFLICT
+        }
+        e if e.is_refusal() => StatusCode::BAD_REQUEST,
+        _ => return ApiError::internal(e),
+    };
+    ApiError::new(status, sentence(&e.to_string()))
+}
+
+/// `text` with a capital first letter and a closing full stop.
+pub(crate) fn sentence(text: &str) -> String {
+    let mut chars = text.trim().chars();
+    let mut s: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => return String::new(),
+    };
+    if !s.ends_with(['.', '!', '?', '。']) {
+        s.push('.');
+    }
+    s
+}
+
+fn parse_role(s: &str) -> ApiResult<Role> {
+    s.trim().parse().map_err(|e: String| ApiError::bad_request(sentence(&e)))
+}
+
+/// A user as the API shows them, with the labels of their API tokens.
+#[derive(Debug, Serialize)]
+struct UserJson {
+    name: String,
+    role: Role,
+    created: DateTime<Utc>,
+    disabled: bool,
+    tokens: Vec<TokenJson>,
+}
+
+#[derive(Debug, Serialize)]
+struct TokenJson {
+    label: String,
+    created: DateTime<Utc>,
+    last_used: Option<DateTime<Utc>>,
+}
+
+impl UserJson {
+    fn new(u: User, tokens: &[ApiToken]) -> Self {
+        let tokens = tokens
+            .iter()
+            .filter(|t| t.user == u.name)
+            .map(|t| TokenJson { label: t.label.clone(), created: t.created, last_used: t.last_used })
+            .collect();
+        UserJson { name: u.name, role: u.role, created: u.created, disabled: u.disabled, tokens }
+    }
+}
+
+fn one_user(st: &AppState, name: &str) -> ApiResult<UserJson> {
+    let db = st.db();
+    let user = db.user(name)?.ok_or_else(|| ApiError::not_found(format!("user named `{name}`")))?;
+    let tokens = db.list_api_tokens(Some(name))?;
+    Ok(UserJson::new(user, &tokens))
+}
+
+async fn list(State(st): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<UserJson>>> {
+    caller.require(Action::ManageUsers)?;
+    let db = st.db();
+    let tokens = db.list_api_tokens(None)?;
+    Ok(Json(db.list_users()?.into_iter().map(|u| UserJson::new(u, &tokens)).collect()))
+}
+
+#[derive(Deserialize)]
+struct NewUser {
+    name: String,
+    role: String,
+    password: String,
+}
+
+async fn add(State(st): State<AppState>, caller: Caller, Body(req): Body<NewUser>) -> ApiResult<Response> {
+    caller.require(Action::ManageUsers)?;
+    let name = req.name.trim();
+    let role = parse_role(&req.role)?;
+    {
+        let db = st.db();
+        db.add_user(name, role, &req.password).map_err(refusal)?;
+        db.audit(Some(caller.name()), "user-add", Some(&format!("{name} as {role}")))?;
+    }
+    Ok((StatusCode::CREATED, Json(one_user(&st, name)?)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Change {
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    disabled: Option<bool>,
+}
+
+async fn change(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Body(req): Body<Change>,
+) -> ApiResult<Json<UserJson>> {
+    caller.require(Action::ManageUsers)?;
+    if req.role.is_none() && req.password.is_none() && req.disabled.is_none() {
+        return Err(ApiError::bad_request("Nothing to change: give a role, a password or disabled."));
+    }
+    // Check everything first, so that a refusal changes nothing.
+    let role = req.role.as_deref().map(parse_role).transpose()?;
+    if let Some(p) = &req.password {
+        crate::store::check_password(p).map_err(refusal)?;
+    }
+    if req.disabled == Some(true) && name == caller.name() {
+        return Err(ApiError::conflict("You cannot disable yourself; another admin can."));
+    }
+    let db = st.db();
+    if db.user(&name)?.is_none() {
+        return Err(ApiError::not_found(format!("user named `{name}`")));
+    }
+    let me = Some(caller.name());
+    if let Some(role) = role {
+        db.set_role(&name, role).map_err(refusal)?;
+        db.audit(me, "user-role", Some(&format!("{name} to {role}")))?;
+    }
+    if let Some(disabled) = req.disabled {
+        db.set_disabled(&name, disabled).map_err(refusal)?;
+        db.audit(me, if disabled { "user-disable" } else { "user-enable" }, Some(&name))?;
+    }
+    if let Some(p) = &req.password {
+        db.set_password(&name, p).map_err(refusal)?;
+        db.audit(me, "user-passwd", Some(&name))?;
+    }
+    drop(db);
+    Ok(Json(one_user(&st, &name)?))
+}
+
+async fn remove(State(st): State<AppState>, caller: Caller, Path(name): Path<String>) -> ApiResult<StatusCode> {
+    caller.require(Action::ManageUsers)?;
+    if name == caller.name() {
+        return Err(ApiError::conflict("You cannot delete yourself; another admin can."));
+    }
+    let db = st.db();
+    db.remove_user(&name).map_err(refusal)?;
+    db.audit(Some(caller.name()), "user-remove", Some(&name))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct NewToken {
+    label: String,
+}
+
+#[derive(Serialize)]
+struct MadeToken {
+    user: String,
+    label: String,
+    token: String,
+}
+
+async fn make_token(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Body(req): Body<NewToken>,
+) -> ApiResult<Response> {
+    caller.require(Action::ManageUsers)?;
+    let label = req.label.trim().to_owned();
+    let db = st.db();
+    let token = db.create_api_token(&name, &label).map_err(refusal)?;
+    db.audit(Some(caller.name()), "token-create", Some(&format!("{name} `{label}`")))?;
+    Ok((StatusCode::CREATED, Json(MadeToken { user: name, label, token })).into_response())
+}
+
+async fn revoke_token(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path((name, label)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    caller.require(Action::ManageUsers)?;
+    let db = st.db();
+    if !db.revoke_api_token(&name, &label)? {
+        return Err(ApiError::not_found(format!("API token labelled `{label}` for `{name}`")));
+    }
+    db.audit(Some(caller.name()), "token-revoke", Some(&format!("{name} `{label}`")))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+#[path = "tests_users.rs"]
+pub(crate) mod tests;
