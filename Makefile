@@ -2,8 +2,8 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 APT_PACKAGES := libasound2-dev pkg-config
-# The browser tests drive headless Chromium through chromedriver.
-TEST_APT_PACKAGES := chromium chromium-driver
+# The browser tests drive headless Chromium through chromedriver; the font draws the Chinese pages.
+TEST_APT_PACKAGES := chromium chromium-driver fonts-wqy-microhei
 BIN := target/release/xiangyin
 
 .PHONY: run test deps test-deps build bench demo-library check clean

@@ -24,7 +24,7 @@
 //! the instant asked for: it pads with silence when the block would come early and skips frames
 //! when it would come late. Corrections are made where they cannot be heard, in silence (most of
 //! a station's day), to within half a millisecond; while every channel sounds the sink only
-//! nudges, a frame or two per block, and only when more than 4 ms off. The device's latency
+//! nudges, a frame or two per block, and only when more than 10 ms off. The device's latency
 //! (its queue plus one callback buffer) is reported through [`Sink::latency`] so the writer can
 //! render far enough ahead.
 
@@ -38,7 +38,7 @@ use cpal::traits::{DeviceTrait, StreamTrait};
 use rtrb::{Consumer, Producer, RingBuffer};
 
 use super::list::{accepts_text, cpal_problem, find_output, to_cpal};
-use super::place::{Fix, is_silent, placement};
+use super::place::{Fix, placement, trailing_quiet};
 use super::ring::{Clocking, DeviceSample, Generation, UNKNOWN, fill};
 use super::{Health, OutputError, Sink, format_name, whole_frames};
 use crate::config::{Output, SampleFormat};
@@ -120,8 +120,8 @@ struct Live {
     generation: Arc<Generation>,
     /// Samples pushed into this generation's ring.
     pushed: u64,
-    /// Whether the last frame pushed was silent (a new stream starts from silence).
-    last_silent: bool,
+    /// Silent frames at the end of what was pushed (a new stream starts from silence).
+    quiet_run: usize,
 }
 
 /// Everything needed to build a stream, again and again.
@@ -281,6 +281,8 @@ impl DeviceSink {
     /// Pushes `samples` zeros.
     fn push_silence(&mut self, mut samples: usize) {
         static ZEROS: [f32; 4096] = [0.0; 4096];
+        let ch = usize::from(self.spec.channels.max(1));
+        let total = samples;
         while samples > 0 {
             let n = samples.min(ZEROS.len());
             if self.push(&ZEROS[..n]) > 0 {
@@ -289,7 +291,7 @@ impl DeviceSink {
             samples -= n;
         }
         if let Some(live) = self.live.as_mut() {
-            live.last_silent = true;
+            live.quiet_run = live.quiet_run.saturating_add(total / ch);
         }
     }
 
@@ -359,7 +361,7 @@ impl Sink for DeviceSink {
             live.generation.timed.store(true, Ordering::Release);
             if let Some(early) = self.early_by(live, heard_at) {
                 let cap = live.producer.buffer().capacity() / ch;
-                let fix = placement(early, block, ch, live.last_silent, self.spec.rate);
+                let fix = placement(early, block, ch, live.quiet_run, self.spec.rate);
                 if fix != Fix::Keep {
                     tracing::debug!(
                         output = %self.spec.name,
@@ -384,10 +386,11 @@ impl Sink for DeviceSink {
             }
         }
         let unpushed = self.push(block);
-        if unpushed < block.len()
+        if unpushed == 0
             && let Some(live) = self.live.as_mut()
         {
-            live.last_silent = block[block.len() - ch..].iter().all(|x| is_silent(*x));
+            let quiet = trailing_quiet(block, ch);
+            live.quiet_run = if quiet * ch == block.len() { live.quiet_run.saturating_add(quiet) } else { quiet };
         }
         self.discard_paced(unpushed.div_ceil(ch));
         Ok(())
@@ -664,7 +667,7 @@ fn build(plan: &Plan, shared: &Arc<Shared>, supervisor: thread::Thread) -> Resul
         generation.period_frames.store(p, Ordering::Relaxed);
     }
     stream.play().map_err(|e| attempt_error(plan, &e))?;
-    Ok((stream, Live { producer, generation, pushed: 0, last_silent: true }))
+    Ok((stream, Live { producer, generation, pushed: 0, quiet_run: usize::MAX }))
 }
 
 fn attempt_error(plan: &Plan, e: &cpal::Error) -> AttemptError {

@@ -52,7 +52,7 @@ pub trait Sink: Send {
     /// Device sinks place the block so that it is: they know from the device when the next
     /// frame queued would be heard, and pad with silence or skip frames to match — exactly
     /// where that cannot be heard (in silence), by a frame or two per block inside sound (only
-    /// when more than 4 ms off). So a caller that renders ahead of time by at least
+    /// when more than 10 ms off). So a caller that renders ahead of time by at least
     /// [`Sink::latency`] gets its samples heard on its own clock, whatever the device buffers and
     /// however the device's clock drifts. Default (WAV and null sinks): [`Sink::write`].
     fn write_at(&mut self, interleaved: &[f32], heard_at: Instant) -> Result<(), OutputError> {

@@ -111,8 +111,11 @@ pub struct VillageStatus {
     pub zone: ZoneId,
     /// The cue on air, if any.
     pub now_playing: Option<Cue>,
-    /// The next cue waiting.
+    /// The next cue waiting (planned: within the next few seconds, or deferred).
     pub next: Option<Cue>,
+    /// The next firing of a slot that reaches the village (its date window honoured; holidays
+    /// and quiet hours may still skip it), with the slot's name.
+    pub next_slot: Option<(DateTime<Utc>, String)>,
     /// Name of the output feeding the zone (the first, when several do).
     pub output: String,
     /// False while that output is degraded.
@@ -507,9 +510,18 @@ impl<A: Air> Station<A> {
         self.on_air.len()
     }
 
-    /// Every village: what plays, what is next, whether its output plays.
+    /// Every village: what plays, what is next, whether its output plays (next slots from now).
     pub fn status(&self) -> Vec<VillageStatus> {
+        self.status_at(Utc::now())
+    }
+
+    /// [`Station::status`] with the next slot firings counted from `now`.
+    pub fn status_at(&self, now: DateTime<Utc>) -> Vec<VillageStatus> {
         let profile = &self.plan.profile;
+        let tz = self.plan.station.timezone;
+        let after = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now).with_timezone(&tz);
+        let next_of_slot: Vec<Option<DateTime<Utc>>> =
+            self.plan.slots.iter().map(|s| s.next_after(tz, after).map(|t| t.with_timezone(&Utc))).collect();
         self.plan
             .villages
             .iter()
@@ -526,6 +538,14 @@ impl<A: Air> Station<A> {
                     zone: v.zone.clone(),
                     now_playing: self.on_air.values().find(|o| o.cue.village == v.id).map(|o| o.cue.clone()),
                     next: self.saved.pending.iter().find(|p| p.cue.village == v.id).map(|p| p.cue.clone()),
+                    next_slot: self
+                        .plan
+                        .slots
+                        .iter()
+                        .zip(&next_of_slot)
+                        .filter(|(s, _)| s.villages.contains(&v.id))
+                        .filter_map(|(s, t)| t.map(|t| (t, s.name.clone())))
+                        .min_by_key(|(t, _)| *t),
                     output_up: !self.degraded.contains_key(&output),
                     output,
                 }

@@ -20,6 +20,34 @@ use crate::playout::{self, Running};
 use crate::station::Station;
 use crate::store::{self, Store};
 
+/// Copies the repository's demo content (`schedules/`, `hardware-profiles/`, `audio-library/`)
+/// under `root`: text files copied, audio hard-linked when the file system allows (tests that
+/// change a clip write a new file in place of the link, never through it).
+pub fn copy_demo(root: &Path) {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for sub in ["schedules", "hardware-profiles", "audio-library"] {
+        copy_tree(&repo.join(sub), &root.join(sub));
+    }
+}
+
+/// Copies the folder `from` to `to` as [`copy_demo`] does.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create folder");
+    for entry in std::fs::read_dir(from).expect("read folder") {
+        let entry = entry.expect("folder entry");
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        if entry.file_type().expect("file type").is_dir() {
+            copy_tree(&src, &dst);
+        } else if src.extension().is_some_and(|e| e == "wav") {
+            if std::fs::hard_link(&src, &dst).is_err() {
+                std::fs::copy(&src, &dst).expect("copy");
+            }
+        } else {
+            std::fs::copy(&src, &dst).expect("copy");
+        }
+    }
+}
+
 /// The password of every test user (`admin`, `operator`, `uploader`).
 pub const PASSWORD: &str = "correct horse battery";
 

@@ -12,23 +12,8 @@ use crate::web::testkit::TestApp;
 
 fn demo() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    for sub in ["schedules", "hardware-profiles", "audio-library"] {
-        copy(&repo.join(sub), &dir.path().join(sub));
-    }
+    crate::web::testkit::copy_demo(dir.path());
     dir
-}
-
-fn copy(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
 }
 
 enum Who<'a> {

@@ -16,31 +16,10 @@ use crate::web::WebConfig;
 use crate::web::auth::CSRF_HEADER;
 use crate::web::testkit::TestApp;
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let (src, dst) = (entry.path(), to.join(entry.file_name()));
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&src, &dst);
-        } else if src.extension().is_some_and(|e| e == "wav") {
-            // Audio is only read here: a hard link is enough when the file system allows it.
-            if std::fs::hard_link(&src, &dst).is_err() {
-                std::fs::copy(&src, &dst).unwrap();
-            }
-        } else {
-            std::fs::copy(&src, &dst).unwrap();
-        }
-    }
-}
-
 /// A test app over a copy of the demo content.
 fn demo_app() -> (tempfile::TempDir, TestApp) {
     let dir = tempfile::tempdir().unwrap();
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for sub in ["schedules", "hardware-profiles", "audio-library"] {
-        copy_tree(&repo.join(sub), &dir.path().join(sub));
-    }
+    crate::web::testkit::copy_demo(dir.path());
     let app = TestApp::new(dir.path(), WebConfig::default());
     (dir, app)
 }

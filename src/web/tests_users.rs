@@ -1,7 +1,5 @@
 //! Router tests of the users API: who may call it, CSRF, what it refuses and what it audits.
 
-use std::path::Path;
-
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::{Value, json};
@@ -11,32 +9,10 @@ use crate::web::WebConfig;
 use crate::web::auth::CSRF_HEADER;
 use crate::web::testkit::{PASSWORD, TestApp};
 
-/// Copies `from` into `to`: small text files are copied, audio hard-linked when possible (tests
-/// that change a clip write a new file in place of the link, never through it).
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let (src, dst) = (entry.path(), to.join(entry.file_name()));
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&src, &dst);
-        } else if src.extension().is_some_and(|e| e == "wav") {
-            if std::fs::hard_link(&src, &dst).is_err() {
-                std::fs::copy(&src, &dst).unwrap();
-            }
-        } else {
-            std::fs::copy(&src, &dst).unwrap();
-        }
-    }
-}
-
 /// A test app over a copy of the demo content (schedules, wiring, clip library).
 pub(crate) fn demo_app() -> (tempfile::TempDir, TestApp) {
     let dir = tempfile::tempdir().unwrap();
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for sub in ["schedules", "hardware-profiles", "audio-library"] {
-        copy_tree(&repo.join(sub), &dir.path().join(sub));
-    }
+    crate::web::testkit::copy_demo(dir.path());
     let app = TestApp::new(dir.path(), WebConfig::default());
     (dir, app)
 }

@@ -46,7 +46,15 @@ pub(crate) async fn page(ctx: Ctx) -> PageResult {
         .iter()
         .map(|v| {
             let now_playing = v.now_playing.as_ref().map_or(nothing.to_owned(), |c| cue_text(c, &titles, tz, now, ctx.lang));
-            let next = v.next.as_ref().map_or(nothing.to_owned(), |c| cue_text(c, &titles, tz, now, ctx.lang));
+            let next = match (&v.next, &v.next_slot) {
+                (Some(c), _) => cue_text(c, &titles, tz, now, ctx.lang),
+                (None, Some((t, slot))) => {
+                    let at = t.with_timezone(&tz);
+                    let fmt = if at.date_naive() == now.with_timezone(&tz).date_naive() { "%H:%M" } else { "%m-%d %H:%M" };
+                    format!("{} {slot}", at.format(fmt))
+                }
+                (None, None) => nothing.to_owned(),
+            };
             let up = if v.output_up { ctx.t(M::OutputUp) } else { ctx.t(M::OutputDown) };
             format!(
                 r#"<article class="card village-card{playing}" data-village="{id}">

@@ -165,7 +165,8 @@
         const card = $$('.village-card').find(function (c) { return c.dataset.village === v.village; });
         if (!card) continue;
         $('.now-playing', card).textContent = v.now_playing ? cueText(v.now_playing, clips, tz) : t('Nothing');
-        $('.next-cue', card).textContent = v.next ? cueText(v.next, clips, tz) : t('Nothing');
+        $('.next-cue', card).textContent = v.next ? cueText(v.next, clips, tz)
+          : v.next_slot ? when(v.next_slot[0], tz) + ' ' + v.next_slot[1] : t('Nothing');
         const out = $('.output-state', card);
         out.dataset.up = String(!!v.output_up);
         $('.output-name', out).textContent = v.output;
