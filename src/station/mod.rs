@@ -354,6 +354,20 @@ impl<A: Air> Station<A> {
         Ok(a)
     }
 
+    /// Drops decoded audio no waiting cue needs (a long clip is hundreds of MB decoded; the engine
+    /// keeps its own reference while it plays).
+    fn prune_audio(&mut self) {
+        let wanted: HashSet<&ClipId> = self
+            .saved
+            .pending
+            .iter()
+            .map(|p| &p.cue)
+            .chain(self.manual.values())
+            .flat_map(|c| std::iter::once(&c.clip).chain(c.chime.as_ref()))
+            .collect();
+        self.audio.retain(|id, _| wanted.contains(id));
+    }
+
     fn command(&mut self, p: &Pending) -> std::io::Result<CueCommand> {
         let chime = match (&p.cue.chime, p.chime_gain) {
             (Some(c), Some(g)) => Some((self.audio(c)?, g)),
@@ -386,6 +400,7 @@ impl<A: Air> Station<A> {
                 }
                 EventKind::Ended(id) => {
                     self.broadcast_cue_done(id);
+                    self.prune_audio();
                     let (outcome, village) = match self.on_air.remove(&id) {
                         Some(OnAir { failed: Some(_), cue, .. }) => (AsRunOutcome::FailedOutput, Some(cue.village)),
                         Some(OnAir { resumed: true, cue, .. }) => (AsRunOutcome::Resumed, Some(cue.village)),
@@ -400,6 +415,7 @@ impl<A: Air> Station<A> {
                 }
                 EventKind::Stopped(id) => {
                     self.broadcast_cue_done(id);
+                    self.prune_audio();
                     let village = self.on_air.remove(&id).map(|o| o.cue.village);
                     let done = self.store.mark_ended(id, at, AsRunOutcome::Stopped)?
                         || self.store.mark_outcome(id, AsRunOutcome::Stopped, Some("stopped before it started"))?;
@@ -494,9 +510,7 @@ impl<A: Air> Station<A> {
         }
         self.plan = plan;
         self.index = ClipIndex::new(clips);
-        let wanted: HashSet<&ClipId> =
-            self.saved.pending.iter().flat_map(|p| std::iter::once(&p.cue.clip).chain(p.cue.chime.as_ref())).collect();
-        self.audio.retain(|id, _| wanted.contains(id));
+        self.prune_audio();
         same_profile
     }
 
