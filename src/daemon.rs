@@ -194,7 +194,11 @@ async fn run(paths: Paths, opts: Options) -> anyhow::Result<()> {
 
     let _ = sched.shutdown().await;
     let _ = stop_http.send(());
-    let _ = http.await;
+    // Open event streams and listen-ins never end by themselves: give requests a moment, then go.
+    let http_abort = http.abort_handle();
+    if tokio::time::timeout(Duration::from_secs(3), http).await.is_err() {
+        http_abort.abort();
+    }
     // Stops the engine and closes the outputs (recorders finish their files); the event pump then
     // sees the channel close after the last events, which it writes.
     tokio::task::spawn_blocking(move || running.shutdown()).await?;

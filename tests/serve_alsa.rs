@@ -10,7 +10,8 @@
 //! that with the instant the as-run log (`xiangyin log --csv`) says the cue was scheduled for.
 //! Every cue is printed; the first (the stream has just started) is not judged, and the next
 //! [`MEASURED`] consecutive cues must each be within [`BOUND_MS`]. Then SIGTERM: exit 0, and the
-//! log says `played`.
+//! log says `played`. A second test does the same on a card whose crystal runs 0.2 % slow, the
+//! drift of hours against the system clock compressed into seconds.
 //!
 //! # The card's clock
 //!
@@ -149,7 +150,8 @@ fn station() -> common::Station {
         st.root().join("hardware-profiles/card.yaml"),
         format!(
             "description: the test card (an ALSA file PCM into a FIFO the test drains in real time)\n\
-         outputs:\n  - {{name: card, kind: device, device: \"alsa:xy_serve8\", rate: 48000, format: i16, channels: 8, period_frames: {PERIOD}}}\n\
+         outputs:\n  - {{name: card, kind: device, device: \"alsa:xy_serve8\", rate: 48000, format: i16, channels: 8, \
+         period_frames: {PERIOD}}}\n\
          zones:\n  dongmen: [card:1]\n  ximen: [card:2]\n  nanjie: [card:3]\n  beishan: [card:4]\n  \
          shiqiao: [card:5]\n  liutang: [card:6]\n  huangni: [card:7]\n  xiabei: [card:8]\n\
          max_level_dbfs: -1\n"

@@ -46,9 +46,6 @@ use crate::config::{Output, SampleFormat};
 /// Audio the ring holds (at least; with a fixed period it also holds 4 periods and another half
 /// of this, room for a writer that renders ahead of the device's own buffer of 2 periods).
 const RING: Duration = Duration::from_millis(200);
-/// How long [`Sink::write_at`] waits for a new stream's first callback (which says when the
-/// ring is heard) before queueing a block without placing it.
-const FIRST_CALLBACK_WAIT: Duration = Duration::from_millis(50);
 /// How much longer than the ring's duration the ring may stay full before the device counts as
 /// stalled.
 const STALL_GRACE: Duration = Duration::from_millis(500);
@@ -296,22 +293,14 @@ impl DeviceSink {
     }
 
     /// How many frames before `heard_at` the next frame pushed into `live` would be heard
-    /// (negative: after it). `None` when the stream has not said yet when its ring is heard
-    /// (waiting a little for a new stream's first callback while the block is not due).
+    /// (negative: after it). `None` while the stream does not play in real time yet, so that
+    /// when its ring is heard is not known.
     fn early_by(&self, live: &Live, heard_at: Instant) -> Option<i64> {
         let g = &live.generation;
-        let started = Instant::now();
-        let zero = loop {
-            let z = g.heard_zero.load(Ordering::Acquire);
-            if z != UNKNOWN {
-                break z;
-            }
-            let now = Instant::now();
-            if g.is_failed() || now.duration_since(started) >= FIRST_CALLBACK_WAIT || now + self.poll >= heard_at {
-                return None;
-            }
-            thread::sleep(self.poll);
-        };
+        let zero = g.heard_zero.load(Ordering::Acquire);
+        if zero == UNKNOWN {
+            return None;
+        }
         const NS: i128 = 1_000_000_000;
         let rate = i128::from(self.spec.rate.max(1));
         let ch = u64::from(self.spec.channels.max(1));
@@ -359,24 +348,29 @@ impl Sink for DeviceSink {
         let mut repeat = 0;
         if let Some(live) = &self.live {
             live.generation.timed.store(true, Ordering::Release);
-            if let Some(early) = self.early_by(live, heard_at) {
-                let cap = live.producer.buffer().capacity() / ch;
-                let fix = placement(early, block, ch, live.quiet_run, self.spec.rate);
-                if fix != Fix::Keep {
-                    tracing::debug!(
-                        output = %self.spec.name,
-                        early,
-                        ?fix,
-                        latency_ms = self.latency().as_secs_f64() * 1000.0,
-                        "placing a block"
-                    );
-                }
-                match fix {
-                    Fix::Keep => {}
-                    Fix::Pad(n) => self.push_silence(n.min(cap) * ch),
-                    Fix::Skip(n) => block = &block[n * ch..],
-                    Fix::Repeat(n) => repeat = n,
-                }
+            let Some(early) = self.early_by(live, heard_at) else {
+                // A new stream still filling its buffers: it plays silence until it is known
+                // when a block would be heard, and the first block placed after that is padded
+                // exactly (the stream starts from silence).
+                self.discard_paced(frames);
+                return Ok(());
+            };
+            let cap = live.producer.buffer().capacity() / ch;
+            let fix = placement(early, block, ch, live.quiet_run, self.spec.rate);
+            if fix != Fix::Keep {
+                tracing::debug!(
+                    output = %self.spec.name,
+                    early,
+                    ?fix,
+                    latency_ms = self.latency().as_secs_f64() * 1000.0,
+                    "placing a block"
+                );
+            }
+            match fix {
+                Fix::Keep => {}
+                Fix::Pad(n) => self.push_silence(n.min(cap) * ch),
+                Fix::Skip(n) => block = &block[n * ch..],
+                Fix::Repeat(n) => repeat = n,
             }
         }
         for _ in 0..repeat {

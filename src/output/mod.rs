@@ -61,9 +61,9 @@ pub trait Sink: Send {
     }
 
     /// How long before it is heard a device takes a frame from the sink: its own queue plus
-    /// one callback buffer, the longest seen so far (zero until it has played). A writer that
-    /// hands blocks to [`Sink::write_at`] must do so more than this ahead of their instant.
-    /// Default (WAV and null sinks): zero.
+    /// one callback buffer, the longest seen so far (zero until it plays in real time). A
+    /// writer that hands blocks to [`Sink::write_at`] must do so more than this ahead of their
+    /// instant. Default (WAV and null sinks): zero.
     fn latency(&self) -> Duration {
         Duration::ZERO
     }

@@ -172,14 +172,20 @@ const WINDOW_CALLS: u32 = 8;
 /// At each callback cpal says how long after the callback the buffer's first frame is heard (the
 /// device's queue: `playback - callback`). With the instant the callback began, the frames the
 /// buffer holds and the ring frames consumed so far, that gives the instant ring frame 0 is
-/// heard. Against the device's steady state an estimate can only be late, never early: the
-/// callback reads the clock after the sound system measured its queue, a stale queue position
-/// overstates it, and callbacks that fill the device faster than it plays (at the start, or
-/// catching up after a stall) see the queue still short. So the callback publishes the earliest
-/// estimate of the current and the previous window (half a second, and at least 8 callbacks):
-/// that drops scheduling noise and still follows a device clock that drifts from the system
-/// clock. When the ring ran dry the device played silence the ring did not hold, which moves
-/// every later ring frame: the filter restarts.
+/// heard. While the device plays in real time an estimate can only be late, never early (the
+/// callback reads the clock after the sound system measured its queue, and a stale queue
+/// position overstates it), so the callback publishes the earliest estimate of the current and
+/// the previous window (half a second, and at least 8 callbacks): that drops scheduling noise and
+/// still follows a device clock that drifts from the system clock.
+///
+/// Two things are not measures:
+/// - a callback that comes less than half a buffer after the one before: the device is filling
+///   its buffers (at the start, or catching up after a stall) faster than it plays, and a queue
+///   the sound system does not report (a plugin's, a pipe's) is still filling too. Until the
+///   first callback that is not one of these the ring's timing, and the output's latency, stay
+///   unknown.
+/// - when the ring ran dry the device played silence the ring did not hold, which moves every
+///   later ring frame: the filter restarts at the next measure.
 pub(super) struct Clocking {
     rate: u32,
     consumed: u64,
@@ -187,12 +193,25 @@ pub(super) struct Clocking {
     current: i64,
     window_start: i64,
     window_calls: u32,
+    /// When the previous callback began (ns after the generation's base).
+    last_began: Option<i64>,
+    /// The ring ran dry since the last measure.
+    moved: bool,
 }
 
 impl Clocking {
     /// Bookkeeping for a fresh ring played at `rate` frames per second.
     pub(super) fn new(rate: u32) -> Self {
-        Self { rate: rate.max(1), consumed: 0, previous: i64::MAX, current: UNKNOWN, window_start: 0, window_calls: 0 }
+        Self {
+            rate: rate.max(1),
+            consumed: 0,
+            previous: i64::MAX,
+            current: UNKNOWN,
+            window_start: 0,
+            window_calls: 0,
+            last_began: None,
+            moved: true,
+        }
     }
 
     /// Notes one callback that began at `began`, whose first frame is heard `delay` later, wrote
@@ -211,14 +230,22 @@ impl Clocking {
         const NS: i128 = 1_000_000_000;
         let rate = i128::from(self.rate);
         self.consumed += taken as u64;
+        self.moved |= taken < frames;
         let now = began.saturating_duration_since(generation.base).as_nanos().min(i64::MAX as u128) as i64;
-        let horizon = delay.as_nanos() as i128 + frames as i128 * NS / rate;
-        latency.fetch_max(horizon.clamp(0, i128::from(u64::MAX)) as u64, Ordering::Relaxed);
+        let buffer = frames as i128 * NS / rate;
+        let paced = self.last_began.is_some_and(|last| i128::from(now - last) * 2 >= buffer);
+        self.last_began = Some(now);
+        if !paced {
+            return;
+        }
+        let horizon = delay.as_nanos() as i128 + buffer;
+        latency.fetch_max(horizon.clamp(1, i128::from(u64::MAX)) as u64, Ordering::Relaxed);
         // The next ring frame is heard when this buffer has played.
         let zero = i128::from(now) + horizon - i128::from(self.consumed) * NS / rate;
         let zero = zero.clamp(i128::from(i64::MIN + 1), i128::from(i64::MAX)) as i64;
-        if taken < frames || self.current == UNKNOWN {
+        if self.moved || self.current == UNKNOWN {
             (self.previous, self.current, self.window_start, self.window_calls) = (i64::MAX, zero, now, 1);
+            self.moved = false;
         } else if now - self.window_start >= WINDOW.as_nanos() as i64 && self.window_calls >= WINDOW_CALLS {
             (self.previous, self.current, self.window_start, self.window_calls) = (self.current, zero, now, 1);
         } else {
@@ -322,7 +349,7 @@ mod tests {
         let dry = [(210.0, 10.0, 0), (220.0, 10.0, 480)];
         assert!((clock_run(&mut c, &g, &dry, 480) - 20.0).abs() < 1e-3);
         let latency = AtomicU64::new(0);
-        c.after_callback(&g, &latency, g.base, Duration::from_millis(10), 480, 480);
+        c.after_callback(&g, &latency, g.base + Duration::from_millis(230), Duration::from_millis(10), 480, 480);
         assert_eq!(latency.load(Ordering::Relaxed), 20_000_000, "queue 10 ms + a 10 ms buffer");
     }
 
@@ -330,12 +357,10 @@ mod tests {
     fn clocking_ignores_callbacks_that_fill_the_device_faster_than_it_plays() {
         let g = fresh();
         let mut c = Clocking::new(48_000);
-        // At the start the device takes 3 buffers at once (into a queue it does not report:
-        // delay 0), then one every 10 ms. Once it plays in real time, ring frame 0 is 20 ms
-        // behind the early estimates, which the filter then leaves behind at once.
+        // At the start the device takes 3 buffers at once into a queue it does not report (delay
+        // 0), then one every 10 ms: no measure (and no latency) until it plays in real time.
         let start = [(0.0, 0.0, 480), (0.1, 0.0, 480), (0.2, 0.0, 480)];
-        let early = clock_run(&mut c, &g, &start, 480);
-        assert!((early - (-19.8)).abs() < 1e-3, "{early}");
+        assert_eq!(clock_run(&mut c, &g, &start, 480), UNKNOWN as f64 / 1e6, "no measure while filling");
         let steady: Vec<(f64, f64, usize)> = (1..20).map(|k| (10.0 * f64::from(k), 0.0, 480)).collect();
         let zero = clock_run(&mut c, &g, &steady, 480);
         assert!((zero - (-20.0)).abs() < 1e-3, "ring frame 0 heard at {zero} ms");

@@ -22,6 +22,8 @@ use crate::output::{Health, Sink};
 
 /// Frames rendered per period (10 ms).
 pub const PERIOD_FRAMES: usize = 480;
+/// How long [`start`] waits for its device outputs to play in real time.
+const START_WAIT: Duration = Duration::from_secs(1);
 
 /// Maps engine samples to the instants they are heard.
 #[derive(Debug, Clone, Copy)]
@@ -167,12 +169,21 @@ impl Playout {
 /// [`Sink::latency`] of the outputs (their device buffers) before it is heard. Sample 0 is heard
 /// `lead` after the start; a cue asked for an instant that is already rendered starts late
 /// ([`PlayoutEvent::Late`]).
+///
+/// First waits (up to 1 s) until every device output that is playing plays in real time and so
+/// knows its latency: a cue played at once is then placed, and heard, from its first sample.
 pub fn start(
     profile: &Profile,
     cfg: &EngineConfig,
     sinks: Vec<Box<dyn Sink>>,
     lead: Duration,
 ) -> std::io::Result<Running> {
+    let deadline = Instant::now() + START_WAIT;
+    while Instant::now() < deadline
+        && sinks.iter().any(|s| s.is_realtime() && s.health().is_healthy() && s.latency().is_zero())
+    {
+        std::thread::sleep(Duration::from_millis(2));
+    }
     let (tx, rx) = mpsc::channel();
     let (ev_tx, events) = mpsc::channel();
     let clock = Clock::starting_in(lead);
