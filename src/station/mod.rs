@@ -214,7 +214,11 @@ impl<A: Air> Station<A> {
     pub fn recover(&mut self, now: DateTime<Utc>) -> Result<Recovery, StoreError> {
         let mut r = Recovery::default();
         let pending: HashSet<CueId> = self.saved.pending.iter().map(|p| p.cue.id).collect();
-        for row in self.store.unfinished(now)? {
+        // Not only rows scheduled before now: a cue is logged started at the instant it is heard,
+        // which the engine reaches a little ahead of the wall clock, so a kill right at a cue's
+        // instant can leave an on-air row scheduled a few milliseconds in the future.
+        let horizon = now + chrono::Duration::from_std(CATCH_UP).unwrap_or_default();
+        for row in self.store.unfinished(horizon)? {
             if row.started.is_some() {
                 if self.store.mark_outcome(
                     row.cue,
