@@ -8,6 +8,7 @@
 //! | decided without airing — final | – | – | skipped-…, no-variant, missed, failed-output, stopped |
 //! | on air | set | – | NULL, or late / preempted / resumed / failed-output |
 //! | ended — final | set | set | how it ended |
+//! | on air when the station died — final | set | – | stopped (its end is not known) |
 //!
 //! [`Store::record_planned`] makes a row (planned, or final for the scheduler's non-playing
 //! decisions); [`Store::mark_started`], [`Store::mark_outcome`] and [`Store::mark_ended`] move it
@@ -86,7 +87,13 @@ const COLUMNS: &str =
 /// Scheduled time, then cue id in u64 order (ids at or above 2^63 are stored negative).
 const ORDER: &str = "ORDER BY scheduled, cue < 0, cue";
 /// Rows not final: planned, or started and not ended.
-const OPEN: &str = "ended IS NULL AND (started IS NOT NULL OR outcome IS NULL)";
+/// A row on air: started, not ended, and without a final outcome (a cue the station found on air
+/// after a crash is `stopped` with no end: that is final).
+const ON_AIR: &str = "started IS NOT NULL AND ended IS NULL \
+    AND (outcome IS NULL OR outcome IN ('late', 'preempted', 'resumed', 'failed-output'))";
+/// Rows not final: planned, or on air.
+const OPEN: &str = "ended IS NULL AND ((started IS NULL AND outcome IS NULL) OR (started IS NOT NULL \
+    AND (outcome IS NULL OR outcome IN ('late', 'preempted', 'resumed', 'failed-output'))))";
 
 fn key(id: CueId) -> i64 {
     id.0 as i64
@@ -187,11 +194,11 @@ impl Store {
             return Ok(false);
         }
         self.conn
-            .prepare_cached(
+            .prepare_cached(&format!(
                 "UPDATE as_run SET ended = ?2,
                      outcome = CASE WHEN ?3 = 'played' AND late_ms IS NOT NULL THEN 'late' ELSE ?3 END
-                 WHERE cue = ?1 AND started IS NOT NULL AND ended IS NULL",
-            )
+                 WHERE cue = ?1 AND {ON_AIR}"
+            ))
             .and_then(|mut s| s.execute(params![key(id), stamp(at), outcome.name()]))
             .map(|n| n == 1)
             .map_err(|e| self.err("mark_ended", e))
@@ -204,7 +211,7 @@ impl Store {
     /// cue that started, `preempted` for one that has not).
     pub fn mark_outcome(&self, id: CueId, outcome: AsRunOutcome, detail: Option<&str>) -> Result<bool, StoreError> {
         let fits = match outcome.needs_start() {
-            Some(true) => "started IS NOT NULL AND ended IS NULL",
+            Some(true) => ON_AIR,
             Some(false) => "started IS NULL AND outcome IS NULL",
             None => OPEN,
         };

@@ -300,3 +300,20 @@ fn a_store_can_move_to_another_thread() {
     send::<Store>();
     send::<StoreError>();
 }
+
+#[test]
+fn a_cue_found_on_air_after_a_crash_is_stopped_for_good() {
+    let (_dir, store) = temp();
+    let id = CueId(7);
+    store.record_planned(&planned(7, "dongmen", at(7, 0, 0), Outcome::Play)).unwrap();
+    assert!(store.mark_started(id, at(7, 0, 0), None).unwrap());
+    // The next run settles it: stopped, its end unknown.
+    assert!(store.mark_outcome(id, AsRunOutcome::Stopped, Some("the station stopped while it was on air")).unwrap());
+    assert!(store.unfinished(at(23, 0, 0)).unwrap().is_empty(), "no longer open");
+    // Neither a later shutdown nor another restart rewrites it.
+    assert!(!store.mark_ended(id, at(7, 30, 0), AsRunOutcome::Stopped).unwrap());
+    assert!(!store.mark_outcome(id, AsRunOutcome::Stopped, Some("again")).unwrap());
+    let row = store.get(id).unwrap().unwrap();
+    assert_eq!((row.outcome, row.ended), (Some(AsRunOutcome::Stopped), None));
+    assert_eq!(row.detail.as_deref(), Some("the station stopped while it was on air"));
+}
