@@ -17,8 +17,8 @@ pub mod live;
 pub mod openapi;
 pub mod pages;
 pub mod schedule;
-#[doc(hidden)]
-pub mod testkit;
+#[cfg(test)]
+pub(crate) mod testkit;
 pub mod users;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

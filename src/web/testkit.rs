@@ -9,6 +9,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use serde_json::Value;
+use tower::ServiceExt;
 
 use super::{AppState, WebConfig, router};
 use crate::commands::Paths;
@@ -119,4 +123,54 @@ impl TestApp {
         let label = format!("test-{}", self.state.db().list_api_tokens(Some(user)).map(|t| t.len()).unwrap_or(0));
         self.state.db().create_api_token(user, &label).expect("token")
     }
+}
+
+/// A test app over a copy of the demo content (schedules, wiring, clip library).
+pub fn demo_app() -> (tempfile::TempDir, TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    crate::web::testkit::copy_demo(dir.path());
+    let app = TestApp::new(dir.path(), WebConfig::default());
+    (dir, app)
+}
+
+/// How a test request authenticates.
+#[derive(Clone, Copy)]
+pub enum As<'a> {
+    /// Nobody.
+    Anonymous,
+    /// A session cookie with its CSRF token.
+    Session(&'a str),
+    /// A session cookie without the CSRF header.
+    SessionNoCsrf(&'a str),
+    /// A bearer token.
+    Bearer(&'a str),
+}
+
+/// Sends one request through the router: (status, headers, body text).
+pub async fn send(
+    app: &TestApp,
+    who: As<'_>,
+    method: Method,
+    uri: &str,
+    body: Option<Value>,
+) -> (StatusCode, axum::http::HeaderMap, String) {
+    let mut req = Request::builder().method(method).uri(uri);
+    match who {
+        As::Anonymous => {}
+        As::Session(user) => {
+            let (cookie, csrf) = app.login(user);
+            req = req.header(header::COOKIE, cookie).header(super::auth::CSRF_HEADER, csrf);
+        }
+        As::SessionNoCsrf(user) => req = req.header(header::COOKIE, app.login(user).0),
+        As::Bearer(user) => req = req.header(header::AUTHORIZATION, format!("Bearer {}", app.token(user))),
+    }
+    let req = match body {
+        Some(v) => req.header(header::CONTENT_TYPE, "application/json").body(Body::from(v.to_string())),
+        None => req.body(Body::empty()),
+    }
+    .unwrap();
+    let res = app.router.clone().oneshot(req).await.unwrap();
+    let (parts, body) = res.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    (parts.status, parts.headers, String::from_utf8_lossy(&bytes).into_owned())
 }

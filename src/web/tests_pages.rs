@@ -6,7 +6,7 @@ use tower::ServiceExt;
 
 use super::esc;
 use crate::web::testkit::TestApp;
-use crate::web::users::tests::{As, demo_app, send};
+use crate::web::testkit::{As, demo_app, send};
 
 /// GET `uri` as `who`, with `cookie` added to the session's (e.g. `xy_lang=en`).
 async fn get_with_cookie(app: &TestApp, who: Option<&str>, uri: &str, cookie: &str) -> (StatusCode, HeaderMap, String) {

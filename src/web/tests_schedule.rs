@@ -3,60 +3,18 @@
 
 use std::path::Path;
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 use crate::config::write::{self, VillagePlaylist};
 use crate::config::{self, Layout};
 use crate::domain::VillageId;
 use crate::library::catalog_of;
-use crate::web::WebConfig;
-use crate::web::auth::CSRF_HEADER;
-use crate::web::testkit::TestApp;
-
-/// A test app over a copy of the demo content.
-fn demo_app() -> (tempfile::TempDir, TestApp) {
-    let dir = tempfile::tempdir().unwrap();
-    crate::web::testkit::copy_demo(dir.path());
-    let app = TestApp::new(dir.path(), WebConfig::default());
-    (dir, app)
-}
-
-/// How a test request authenticates.
-#[derive(Clone, Copy)]
-enum As<'a> {
-    Anonymous,
-    /// Session cookie with its CSRF token.
-    Session(&'a str),
-    /// Session cookie without the CSRF header.
-    SessionNoCsrf(&'a str),
-    /// Bearer API token (no CSRF header).
-    Bearer(&'a str),
-}
+use crate::web::testkit::{self, As, TestApp, demo_app};
 
 /// One request through the router: (status, JSON body).
 async fn send(app: &TestApp, who: As<'_>, method: Method, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let mut req = Request::builder().method(method).uri(uri);
-    match who {
-        As::Anonymous => {}
-        As::Session(user) => {
-            let (cookie, csrf) = app.login(user);
-            req = req.header(header::COOKIE, cookie).header(CSRF_HEADER, csrf);
-        }
-        As::SessionNoCsrf(user) => req = req.header(header::COOKIE, app.login(user).0),
-        As::Bearer(user) => req = req.header(header::AUTHORIZATION, format!("Bearer {}", app.token(user))),
-    }
-    let req = match body {
-        Some(v) => req.header(header::CONTENT_TYPE, "application/json").body(Body::from(v.to_string())),
-        None => req.body(Body::empty()),
-    }
-    .unwrap();
-    let res = app.router.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
-    let text = String::from_utf8_lossy(&bytes);
+    let (status, _, text) = testkit::send(app, who, method, uri, body).await;
     (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: not JSON: {text}")))
 }
 

@@ -1,63 +1,9 @@
 //! Router tests of the users API: who may call it, CSRF, what it refuses and what it audits.
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
-use crate::web::WebConfig;
-use crate::web::auth::CSRF_HEADER;
-use crate::web::testkit::{PASSWORD, TestApp};
-
-/// A test app over a copy of the demo content (schedules, wiring, clip library).
-pub(crate) fn demo_app() -> (tempfile::TempDir, TestApp) {
-    let dir = tempfile::tempdir().unwrap();
-    crate::web::testkit::copy_demo(dir.path());
-    let app = TestApp::new(dir.path(), WebConfig::default());
-    (dir, app)
-}
-
-/// How a test request authenticates.
-#[derive(Clone, Copy)]
-pub(crate) enum As<'a> {
-    /// Nobody.
-    Anonymous,
-    /// A session cookie with its CSRF token.
-    Session(&'a str),
-    /// A session cookie without the CSRF header.
-    SessionNoCsrf(&'a str),
-    /// A bearer token.
-    Bearer(&'a str),
-}
-
-/// Sends one request through the router: (status, headers, body text).
-pub(crate) async fn send(
-    app: &TestApp,
-    who: As<'_>,
-    method: Method,
-    uri: &str,
-    body: Option<Value>,
-) -> (StatusCode, axum::http::HeaderMap, String) {
-    let mut req = Request::builder().method(method).uri(uri);
-    match who {
-        As::Anonymous => {}
-        As::Session(user) => {
-            let (cookie, csrf) = app.login(user);
-            req = req.header(header::COOKIE, cookie).header(CSRF_HEADER, csrf);
-        }
-        As::SessionNoCsrf(user) => req = req.header(header::COOKIE, app.login(user).0),
-        As::Bearer(user) => req = req.header(header::AUTHORIZATION, format!("Bearer {}", app.token(user))),
-    }
-    let req = match body {
-        Some(v) => req.header(header::CONTENT_TYPE, "application/json").body(Body::from(v.to_string())),
-        None => req.body(Body::empty()),
-    }
-    .unwrap();
-    let res = app.router.clone().oneshot(req).await.unwrap();
-    let (parts, body) = res.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
-    (parts.status, parts.headers, String::from_utf8_lossy(&bytes).into_owned())
-}
+use crate::web::testkit::{As, PASSWORD, TestApp, demo_app, send};
 
 fn error(body: &str) -> String {
     let v: Value = serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {body}"));
