@@ -531,6 +531,59 @@ fn an_unplugged_card_degrades_only_its_zones_and_plays_again_when_it_is_back() {
     );
 }
 
+/// A card that hangs — open, but taking no audio, as a stuck driver does — must not disturb the
+/// other card: no gap, no dropped or repeated frame, every sample as rendered.
+#[test]
+fn a_hung_card_never_disturbs_the_other_card() {
+    let _card = card_lock();
+    setup();
+    let (path1, path2) = (fifo("xy_hang1_8"), fifo("xy_hang2_8"));
+    let (stuck_card, other_card) = (listen(&path1), listen(&path2));
+    let profile = profile(
+        vec![card("one", "xy_hang1_8"), card("two", "xy_hang2_8")],
+        &[("x", &[(0, 0, 0.0)]), ("y", &[(1, 1, 0.0)])],
+    );
+    let x_clip = tone(600.0, 0.2, 7.0, 1.0);
+    let y_clip = tone(900.0, 0.2, 7.0, 1.0);
+    let running = start(&profile);
+    let mut seen = Vec::new();
+    running.handle.cue(cue(1, "x", &x_clip, 0.0, Priority::Scheduled), None);
+    running.handle.cue(cue(2, "y", &y_clip, 0.0, Priority::Scheduled), None);
+    for id in [CueId(1), CueId(2)] {
+        if !cue_events(&seen).iter().any(|e| e.1 == EventKind::Started(id)) {
+            wait_for(&running, &mut seen, Duration::from_secs(5), "the tones to start", is_cue(EventKind::Started(id)));
+        }
+    }
+    std::thread::sleep(Duration::from_secs(1));
+
+    // The first card hangs for about 3 s, then takes audio again.
+    stuck_card.hang();
+    let degraded = |ev: &PlayoutEvent| matches!(ev, PlayoutEvent::OutputDegraded { output, .. } if output == "one");
+    wait_for(&running, &mut seen, Duration::from_secs(5), "OutputDegraded for the hung card", degraded);
+    std::thread::sleep(Duration::from_secs(2));
+    stuck_card.resume();
+    if !cue_events(&seen).iter().any(|e| e.1 == EventKind::Ended(CueId(2))) {
+        wait_for(&running, &mut seen, Duration::from_secs(15), "the end of y", is_cue(EventKind::Ended(CueId(2))));
+    }
+    running.shutdown();
+    let other = other_card.finish();
+    let _ = stuck_card.unplug();
+    no_late_or_refused(&seen);
+    assert!(
+        !seen.iter().any(|ev| matches!(ev, PlayoutEvent::OutputDegraded { output, .. } if output == "two")),
+        "the healthy card was reported degraded: {seen:#?}"
+    );
+    let heard = other.i16_channels(CHANNELS);
+    assert_silent_except(&heard, &[1], "the healthy card, outside zone y");
+    let gap = longest_silence_inside(&heard[1]);
+    assert_eq!(gap, 0, "the healthy card went silent for {:.1} ms while the other one hung", ms(gap));
+    assert_heard_exactly(
+        &heard,
+        &reference(&profile, vec![cue(2, "y", &y_clip, 0.0, Priority::Scheduled)])[1],
+        "the healthy card while the other one hung",
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // 4. `xiangyin play` on a real card
 

@@ -206,6 +206,14 @@ impl Engine {
         Ok(())
     }
 
+    /// Moves every cue not yet due by `delta` samples (negative: earlier), never before the
+    /// engine clock: what a live player does when the wall clock its cues were placed by is
+    /// stepped. Cues playing, paused or queued are not touched. Returns how many cues moved.
+    pub fn shift_pending(&mut self, delta: i64) -> usize {
+        let now = self.now;
+        self.zones.iter_mut().map(|z| z.shift_pending(delta, now)).sum()
+    }
+
     /// Stops a cue on `zone` (fading out if it is playing). False if it was not there.
     pub fn stop_cue(&mut self, zone: &ZoneId, id: CueId) -> Result<bool, EngineError> {
         let z = self.zone(zone)?;

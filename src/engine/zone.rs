@@ -69,6 +69,17 @@ impl Zone {
         self.pending.insert(at, (start, self.arrivals, item));
     }
 
+    /// Moves the cues not yet due by `delta` samples, none before `now`; keeps their order.
+    pub fn shift_pending(&mut self, delta: i64, now: u64) -> usize {
+        for (start, _, _) in &mut self.pending {
+            *start = start.saturating_add_signed(delta).max(now);
+        }
+        // Equal shifts keep the order; clamping to `now` can only make neighbours equal, and
+        // equal starts keep their arrival order.
+        self.pending.sort_by_key(|(s, a, _)| (*s, *a));
+        self.pending.len()
+    }
+
     /// Stops a cue wherever it is: pending and queued cues are dropped, a playing one fades out.
     /// Returns true when the cue was found.
     pub fn stop(&mut self, id: CueId, now: u64, fade: u64, events: &mut Vec<Event>) -> bool {

@@ -9,54 +9,28 @@
 //! `output::device`). A cloneable [`Playout`] handle sends commands in; [`PlayoutEvent`]s come out
 //! with wall-clock instants.
 
+mod clock;
+mod feed;
+
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
+pub use clock::{Clock, STEP_THRESHOLD};
+pub use feed::STUCK_AFTER;
+
 use crate::config::Profile;
 use crate::domain::{CueId, GainDb, ZoneId};
-use crate::engine::{CueCommand, ENGINE_RATE, Engine, EngineConfig, Event};
-use crate::output::{Health, Sink};
+use crate::engine::{CueCommand, Engine, EngineConfig, Event};
+use crate::output::Sink;
+use feed::Feed;
 
 /// Frames rendered per period (10 ms).
 pub const PERIOD_FRAMES: usize = 480;
 /// How long [`start`] waits for its device outputs to play in real time.
 const START_WAIT: Duration = Duration::from_secs(1);
-
-/// Maps engine samples to the instants they are heard.
-#[derive(Debug, Clone, Copy)]
-pub struct Clock {
-    origin_utc: DateTime<Utc>,
-    origin: Instant,
-}
-
-impl Clock {
-    /// A clock whose sample 0 is heard `lead` from now.
-    pub fn starting_in(lead: Duration) -> Self {
-        Self {
-            origin_utc: Utc::now() + chrono::Duration::from_std(lead).unwrap_or_default(),
-            origin: Instant::now() + lead,
-        }
-    }
-
-    /// When sample `s` is heard.
-    pub fn utc_of(&self, s: u64) -> DateTime<Utc> {
-        self.origin_utc + chrono::Duration::nanoseconds((s as i128 * 1_000_000_000 / i128::from(ENGINE_RATE)) as i64)
-    }
-
-    /// The sample heard at `t` (0 for instants before the origin).
-    pub fn sample_of(&self, t: DateTime<Utc>) -> u64 {
-        let ns = (t - self.origin_utc).num_nanoseconds().unwrap_or(0).max(0) as i128;
-        ((ns * i128::from(ENGINE_RATE) + 500_000_000) / 1_000_000_000) as u64
-    }
-
-    /// When sample `s` is heard, on the monotonic clock.
-    pub fn instant_of(&self, s: u64) -> Instant {
-        self.origin + Duration::from_nanos((s as u128 * 1_000_000_000 / u128::from(ENGINE_RATE)) as u64)
-    }
-}
 
 /// What the playout thread reports.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,6 +75,15 @@ pub enum PlayoutEvent {
         /// Total underruns.
         total: u64,
     },
+    /// The wall clock was stepped (it no longer read what the playout clock expected): the
+    /// playout clock was re-anchored to it, and cues waiting in the engine were moved so that
+    /// each is heard when the wall clock reaches its instant (at once, late, when that has passed).
+    ClockStepped {
+        /// How far the wall clock jumped (positive: forward).
+        by: chrono::Duration,
+        /// The wall-clock instant after the step at which it was seen.
+        at: DateTime<Utc>,
+    },
 }
 
 enum Command {
@@ -136,9 +119,9 @@ impl Running {
 }
 
 impl Playout {
-    /// The playout clock.
+    /// The playout clock (shares its anchor with the playout thread).
     pub fn clock(&self) -> Clock {
-        self.clock
+        self.clock.clone()
     }
 
     /// Plays `cmd` so that it is heard at `at` (or as soon as possible when `at` is `None` or has
@@ -170,6 +153,10 @@ impl Playout {
 /// `lead` after the start; a cue asked for an instant that is already rendered starts late
 /// ([`PlayoutEvent::Late`]).
 ///
+/// Each sink gets its own writer thread (see `feed.rs`): an output that hangs or blocks never
+/// holds up the others. The playout thread checks the wall clock against its own every period
+/// and follows a step at once ([`PlayoutEvent::ClockStepped`]).
+///
 /// First waits (up to 1 s) until every device output that is playing plays in real time and so
 /// knows its latency: a cue played at once is then placed, and heard, from its first sample.
 pub fn start(
@@ -184,31 +171,38 @@ pub fn start(
     {
         std::thread::sleep(Duration::from_millis(2));
     }
+    let feeds = sinks.into_iter().map(Feed::start).collect::<std::io::Result<Vec<_>>>()?;
     let (tx, rx) = mpsc::channel();
     let (ev_tx, events) = mpsc::channel();
     let clock = Clock::starting_in(lead);
     let engine = Engine::new(profile, cfg);
+    let thread_clock = clock.clone();
     let thread = std::thread::Builder::new()
         .name("playout".into())
-        .spawn(move || run(engine, sinks, clock, lead, &rx, &ev_tx))?;
+        .spawn(move || run(engine, feeds, &thread_clock, lead, &rx, &ev_tx))?;
     Ok(Running { handle: Playout { tx, clock }, events, thread })
+}
+
+/// What the playout thread last told about one output.
+struct Told {
+    healthy: bool,
+    underruns: u64,
 }
 
 fn run(
     mut engine: Engine,
-    mut sinks: Vec<Box<dyn Sink>>,
-    clock: Clock,
+    mut feeds: Vec<Feed>,
+    clock: &Clock,
     lead: Duration,
     rx: &Receiver<Command>,
     ev: &Sender<PlayoutEvent>,
 ) {
     // Assume healthy so an output that starts degraded (card missing at start) is reported too.
-    let mut healthy: Vec<bool> = vec![true; sinks.len()];
-    let mut underruns: Vec<u64> = vec![0; sinks.len()];
+    let mut told: Vec<Told> = feeds.iter().map(|_| Told { healthy: true, underruns: 0 }).collect();
     'outer: loop {
         // Wait until the next period is due (rendered `lead` before the outputs take it), taking
         // commands as they come so a "play now" does not wait for the period.
-        let ahead = lead + sinks.iter().map(|s| s.latency()).max().unwrap_or_default();
+        let ahead = lead + feeds.iter().map(Feed::latency).max().unwrap_or_default();
         let due = clock.instant_of(engine.now()).checked_sub(ahead).unwrap_or_else(Instant::now);
         loop {
             let now = Instant::now();
@@ -252,35 +246,58 @@ fn run(
                 }
             }
         }
+        if let Some(by) = clock.step_seen() {
+            follow_step(&mut engine, clock, by, ev);
+        }
         let heard_at = clock.instant_of(engine.now());
         let blocks = engine.render(PERIOD_FRAMES);
-        for (i, (sink, block)) in sinks.iter_mut().zip(blocks).enumerate() {
-            if let Err(e) = sink.write_at(block, heard_at) {
-                tracing::error!("output `{}`: {e}", sink.spec().name);
-            }
-            let h = sink.health();
-            if h.is_healthy() != healthy[i] {
-                healthy[i] = h.is_healthy();
-                let output = sink.spec().name.to_string();
-                let _ = ev.send(match h {
-                    Health::Healthy => PlayoutEvent::OutputRecovered { output },
-                    Health::Degraded { reason, .. } => PlayoutEvent::OutputDegraded { output, reason },
+        for (feed, block) in feeds.iter_mut().zip(blocks) {
+            feed.send(block, heard_at);
+        }
+        let now = Instant::now();
+        for (feed, told) in feeds.iter().zip(&mut told) {
+            let health = feed.health(now);
+            if health.is_ok() != told.healthy {
+                told.healthy = health.is_ok();
+                let output = feed.name.clone();
+                let _ = ev.send(match health {
+                    Ok(()) => PlayoutEvent::OutputRecovered { output },
+                    Err(reason) => PlayoutEvent::OutputDegraded { output, reason },
                 });
             }
-            let u = sink.underruns();
-            if u != underruns[i] {
-                underruns[i] = u;
-                let _ = ev.send(PlayoutEvent::Underruns { output: sink.spec().name.to_string(), total: u });
+            let u = feed.underruns();
+            if u != told.underruns {
+                told.underruns = u;
+                let _ = ev.send(PlayoutEvent::Underruns { output: feed.name.clone(), total: u });
             }
         }
         for event in engine.drain_events() {
             let _ = ev.send(PlayoutEvent::Cue { event, at: clock.utc_of(event.sample) });
         }
     }
-    for sink in sinks {
-        let name = sink.spec().name.to_string();
-        if let Err(e) = sink.finish() {
-            tracing::warn!("output `{name}` did not close cleanly: {e}");
-        }
+    // Every writer finishes its sink at the same time (a recorder finishing its file does not
+    // wait for a card draining its buffer), then the thread waits for all of them.
+    for feed in &mut feeds {
+        feed.close();
     }
+    for feed in &mut feeds {
+        feed.join();
+    }
+}
+
+/// The wall clock jumped by `by`: re-anchor the playout clock to it and move the cues waiting
+/// in the engine, which were placed by the old anchor, so each is heard at its wall-clock
+/// instant (those now in the past start at once and are reported late by how much).
+fn follow_step(engine: &mut Engine, clock: &Clock, by: chrono::Duration, ev: &Sender<PlayoutEvent>) {
+    clock.reanchor(by);
+    let moved = engine.shift_pending(-clock::samples_in(by));
+    let at = clock.utc_of(engine.now());
+    tracing::warn!(
+        step_ms = by.num_milliseconds(),
+        moved,
+        "the wall clock was stepped by {:+.3} s; playout follows it (cues waiting: {moved}, each is heard when the \
+         wall clock reaches its instant)",
+        by.num_milliseconds() as f64 / 1000.0
+    );
+    let _ = ev.send(PlayoutEvent::ClockStepped { by, at });
 }

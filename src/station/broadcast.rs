@@ -5,12 +5,12 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::journal::Write;
 use super::{Air, OnAir, Station};
 use crate::config::ItemRef;
 use crate::domain::{Cue, CueId, Priority, TimeOfDay, VillageId, ZoneId};
 use crate::engine::CueCommand;
 use crate::scheduler::Variant;
-use crate::store::StoreError;
 
 /// Who hears a broadcast. Empty lists and `all: false` target nobody.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,9 +59,6 @@ pub enum BroadcastError {
     /// The clip's audio could not be read.
     #[error("the recording {0} could not be read: {1}")]
     Audio(String, std::io::Error),
-    /// The as-run log could not be written.
-    #[error(transparent)]
-    Store(#[from] StoreError),
 }
 
 impl<A: Air> Station<A> {
@@ -165,8 +162,9 @@ impl<A: Air> Station<A> {
                 start: 0,
             });
         }
+        // The log never holds up a broadcast: a row the disk cannot take waits in the journal.
         for (cue, cmd) in chosen.iter().zip(commands) {
-            self.store.record_cue(cue)?;
+            self.journal.write(Write::Cue(cue.clone()), now);
             self.manual.insert(cue.id, cue.clone());
             self.air.cue_now(cmd);
         }
@@ -190,7 +188,7 @@ impl<A: Air> Station<A> {
     pub(super) fn manual_started(&mut self, id: CueId) -> bool {
         match self.manual.remove(&id) {
             Some(cue) => {
-                self.on_air.insert(id, OnAir { cue, resumed: false, failed: None });
+                self.on_air.insert(id, OnAir { cue, resumed: false, failed: None, late: false });
                 true
             }
             None => false,

@@ -21,6 +21,14 @@ pub struct Metrics {
     pub reloads: u64,
     /// Reloads refused because the edited files had problems.
     pub reloads_failed: u64,
+    /// Free and total bytes of the state disk, as last measured.
+    pub disk: Option<(u64, u64)>,
+    /// As-run writes held in memory because the database could not take them.
+    pub asrun_held: u64,
+    /// Wall-clock steps the playout followed.
+    pub clock_steps: u64,
+    /// The last one: when, and by how much.
+    pub last_clock_step: Option<(DateTime<Utc>, chrono::Duration)>,
 }
 
 impl Metrics {
@@ -29,9 +37,43 @@ impl Metrics {
         *self.cues.entry((village.clone(), outcome)).or_default() += 1;
     }
 
-    /// The Prometheus text exposition, with `next_cue` as seconds from `now`.
-    pub fn render(&self, now: DateTime<Utc>, next_cue: Option<DateTime<Utc>>, on_air: usize) -> String {
+    /// The Prometheus text exposition, with `next_cue` as seconds from `now` and one
+    /// `xiangyin_degraded` gauge per reason of `health`.
+    pub fn render(
+        &self,
+        now: DateTime<Utc>,
+        next_cue: Option<DateTime<Utc>>,
+        on_air: usize,
+        health: &super::Health,
+    ) -> String {
         let mut s = String::new();
+        let _ = writeln!(s, "# HELP xiangyin_up 1 when nothing a village would notice is wrong (/healthz says ok).");
+        let _ = writeln!(s, "# TYPE xiangyin_up gauge");
+        let _ = writeln!(s, "xiangyin_up {}", u8::from(health.is_ok()));
+        let _ = writeln!(s, "# HELP xiangyin_degraded Problems now, by reason (see /healthz for the sentences).");
+        let _ = writeln!(s, "# TYPE xiangyin_degraded gauge");
+        for (reason, n) in health.counts() {
+            let _ = writeln!(s, "xiangyin_degraded{{reason=\"{reason}\"}} {n}");
+        }
+        if let Some((free, total)) = self.disk {
+            let _ = writeln!(s, "# HELP xiangyin_state_disk_free_bytes Free space on the state directory's disk.");
+            let _ = writeln!(s, "# TYPE xiangyin_state_disk_free_bytes gauge");
+            let _ = writeln!(s, "xiangyin_state_disk_free_bytes {free}");
+            let _ = writeln!(s, "# HELP xiangyin_state_disk_size_bytes Size of the state directory's disk.");
+            let _ = writeln!(s, "# TYPE xiangyin_state_disk_size_bytes gauge");
+            let _ = writeln!(s, "xiangyin_state_disk_size_bytes {total}");
+        }
+        let _ = writeln!(s, "# HELP xiangyin_asrun_held_writes As-run writes kept in memory until the disk takes them.");
+        let _ = writeln!(s, "# TYPE xiangyin_asrun_held_writes gauge");
+        let _ = writeln!(s, "xiangyin_asrun_held_writes {}", self.asrun_held);
+        let _ = writeln!(s, "# HELP xiangyin_clock_steps_total Wall-clock steps the playout followed.");
+        let _ = writeln!(s, "# TYPE xiangyin_clock_steps_total counter");
+        let _ = writeln!(s, "xiangyin_clock_steps_total {}", self.clock_steps);
+        if let Some((_, by)) = self.last_clock_step {
+            let _ = writeln!(s, "# HELP xiangyin_clock_last_step_seconds Size of the last wall-clock step (signed).");
+            let _ = writeln!(s, "# TYPE xiangyin_clock_last_step_seconds gauge");
+            let _ = writeln!(s, "xiangyin_clock_last_step_seconds {:.3}", by.num_milliseconds() as f64 / 1000.0);
+        }
         let _ = writeln!(s, "# HELP xiangyin_cues_total Cues that reached a final as-run outcome, by village.");
         let _ = writeln!(s, "# TYPE xiangyin_cues_total counter");
         for ((village, outcome), n) in &self.cues {

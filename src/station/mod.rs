@@ -18,12 +18,21 @@
 //!   is written the moment the engine reports it. After a crash, cues that were on air are
 //!   logged `stopped` and not replayed; cues that were due while the station was down play late
 //!   when they are still within their slot's grace window (default 5 min), else they are `missed`.
+//! - **Playout never waits for the disk.** Every write goes through the [`journal`]: while the
+//!   database cannot take it (a full disk), it is held in memory, in order, and written when the
+//!   disk has room again; cues keep playing, emergencies included, and health says so.
+//! - **No file is opened at a cue's instant.** A cue's audio is read [`PRELOAD_AHEAD`] before its
+//!   instant (and retried each tick until it is handed over); a recording that cannot be read is
+//!   reported then, with the reason, not discovered when the village should be hearing it.
 //! - **A reload never cuts what plays.** [`Station::set_plan`] swaps the plan for firings not yet
 //!   planned (from `planned_to`, at most [`PLAN_AHEAD`] ahead: an edit is heard within seconds); cues already planned keep playing.
 
 mod air;
 mod broadcast;
+pub mod health;
+mod journal;
 mod metrics;
+mod status;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -34,7 +43,10 @@ use serde::{Deserialize, Serialize};
 
 pub use air::{Air, SimAir};
 pub use broadcast::{Broadcast, BroadcastError, Targets};
+pub use health::{Concern, Health, Problem};
+pub use journal::{Failing, Journal};
 pub use metrics::Metrics;
+pub use status::VillageStatus;
 
 use crate::config::Plan;
 use crate::domain::{ClipId, Cue, CueId, GainDb, VillageId, ZoneId};
@@ -43,11 +55,21 @@ use crate::library::{ClipMeta, Library};
 use crate::playout::PlayoutEvent;
 use crate::scheduler::{self, ClipIndex, PlaylistState};
 use crate::store::{AsRunOutcome, Store, StoreError};
+use journal::Write;
 
 /// How far ahead slot firings are planned (and so how soon an edit takes effect).
 pub const PLAN_AHEAD: Duration = Duration::from_secs(10);
 /// How far ahead of its instant a cue is handed to the engine.
 pub const HAND_AHEAD: Duration = Duration::from_secs(5);
+/// How far ahead of its instant a cue's audio is read from the library (so that no file is
+/// opened when it is due, and a recording that cannot be read is reported in time).
+pub const PRELOAD_AHEAD: Duration = Duration::from_secs(10);
+/// Free space on the state disk below which health warns (and recorders stop recording).
+pub const DISK_LOW_BYTES: u64 = 512 * 1024 * 1024;
+/// Free space below which the state disk counts as full.
+pub const DISK_FULL_BYTES: u64 = 8 * 1024 * 1024;
+/// How long health stays degraded after a wall-clock step (at least; longer for longer steps).
+pub const CLOCK_STEP_WINDOW: Duration = Duration::from_secs(60);
 /// Grace window for cues without a slot (manual plays) after a restart.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(300);
 /// A cue that starts later than this after its instant is logged `late`.
@@ -87,6 +109,8 @@ struct OnAir {
     cue: Cue,
     resumed: bool,
     failed: Option<String>,
+    /// It started late (its row says `late`, and stays so when it plays to its end).
+    late: bool,
 }
 
 /// What [`Station::recover`] found from the previous run.
@@ -100,42 +124,23 @@ pub struct Recovery {
     pub missed: usize,
 }
 
-/// One village as the dashboard shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct VillageStatus {
-    /// Village id.
-    pub village: VillageId,
-    /// Display name.
-    pub name: String,
-    /// Its zone.
-    pub zone: ZoneId,
-    /// The cue on air, if any.
-    pub now_playing: Option<Cue>,
-    /// The next cue waiting (planned: within the next few seconds, or deferred).
-    pub next: Option<Cue>,
-    /// The next firing of a slot that reaches the village (its date window honoured; holidays
-    /// and quiet hours may still skip it), with the slot's name.
-    pub next_slot: Option<(DateTime<Utc>, String)>,
-    /// Name of the output feeding the zone (the first, when several do).
-    pub output: String,
-    /// False while that output is degraded.
-    pub output_up: bool,
-}
-
 /// The station's decisions; see the module documentation.
 pub struct Station<A: Air> {
     plan: Plan,
     index: ClipIndex,
     library: Library,
-    store: Store,
+    journal: Journal,
     air: A,
     saved: Saved,
     dirty: bool,
     handed: HashSet<CueId>,
     on_air: HashMap<CueId, OnAir>,
     audio: HashMap<ClipId, Arc<[f32]>>,
+    /// Cues whose audio could not be read, with the reason (reported once each).
+    unreadable: HashMap<CueId, String>,
     degraded: BTreeMap<String, String>,
     metrics: Metrics,
+    health: Health,
     /// Manual cues handed over and not started yet.
     manual: HashMap<CueId, Cue>,
     /// Broadcasts by id: the cue on each zone.
@@ -163,15 +168,17 @@ impl<A: Air> Station<A> {
             index: ClipIndex::new(clips),
             plan,
             library,
-            store,
+            journal: Journal::new(store, STATE_KEY),
             air,
             saved,
             dirty: false,
             handed: HashSet::new(),
             on_air: HashMap::new(),
             audio: HashMap::new(),
+            unreadable: HashMap::new(),
             degraded: BTreeMap::new(),
             metrics,
+            health: Health::default(),
             manual: HashMap::new(),
             broadcasts: HashMap::new(),
             broadcast_seq: 0,
@@ -183,9 +190,62 @@ impl<A: Air> Station<A> {
         &self.plan
     }
 
-    /// The as-run log.
+    /// The as-run log (for reads: writes go through the journal, see [`Station::journal`]).
     pub fn store(&self) -> &Store {
-        &self.store
+        self.journal.store()
+    }
+
+    /// The writes waiting for the disk, and why.
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// What is wrong now (empty when all is well).
+    pub fn health(&self) -> &Health {
+        &self.health
+    }
+
+    /// Raises or clears a problem the station cannot see by itself (the sound card it fell back
+    /// from, a refused reload, failing imports): `None` clears it.
+    pub fn set_problem(&mut self, concern: Concern, problem: Option<(String, String)>, now: DateTime<Utc>) {
+        match problem {
+            Some((en, zh)) => self.health.raise(concern, now, en, zh),
+            None => {
+                self.health.clear(&concern);
+            }
+        }
+    }
+
+    /// Records what the daemon measured of the state disk: `free` of `total` bytes. Below
+    /// [`DISK_FULL_BYTES`] health says the disk is full, below [`DISK_LOW_BYTES`] that it is
+    /// nearly full; both clear when space returns.
+    pub fn observe_disk(&mut self, free: u64, total: u64, now: DateTime<Utc>) {
+        self.metrics.disk = Some((free, total));
+        let mb = |b: u64| b / (1024 * 1024);
+        if free < DISK_FULL_BYTES || self.journal.failing().is_some_and(|f| f.disk_full) {
+            self.health.raise(
+                Concern::DiskFull,
+                now,
+                format!(
+                    "disk full: the state disk has {} MB free; playout goes on, the as-run log waits in memory \
+                     and recordings are paused",
+                    mb(free)
+                ),
+                format!("磁盘已满：状态盘只剩 {} MB；播出照常，播出记录暂存内存，录音暂停", mb(free)),
+            );
+        } else {
+            self.health.clear(&Concern::DiskFull);
+        }
+        if free < DISK_LOW_BYTES && !self.health.has(&Concern::DiskFull) {
+            self.health.raise(
+                Concern::DiskLow,
+                now,
+                format!("the state disk is nearly full: {} MB free of {} MB", mb(free), mb(total)),
+                format!("状态盘快满了：{} MB 中只剩 {} MB", mb(total), mb(free)),
+            );
+        } else {
+            self.health.clear(&Concern::DiskLow);
+        }
     }
 
     /// The player.
@@ -218,18 +278,14 @@ impl<A: Air> Station<A> {
         // which the engine reaches a little ahead of the wall clock, so a kill right at a cue's
         // instant can leave an on-air row scheduled a few milliseconds in the future.
         let horizon = now + chrono::Duration::from_std(CATCH_UP).unwrap_or_default();
-        for row in self.store.unfinished(horizon)? {
+        for row in self.journal.store().unfinished(horizon)? {
             if row.started.is_some() {
-                if self.store.mark_outcome(
-                    row.cue,
-                    AsRunOutcome::Stopped,
-                    Some("the station stopped while it was on air"),
-                )? {
+                if self.outcome(row.cue, AsRunOutcome::Stopped, Some("the station stopped while it was on air"), now) {
                     r.interrupted += 1;
                     self.metrics.count(&row.village, AsRunOutcome::Stopped);
                 }
             } else if !pending.contains(&row.cue)
-                && self.store.mark_outcome(row.cue, AsRunOutcome::Missed, Some("the station was not running"))?
+                && self.outcome(row.cue, AsRunOutcome::Missed, Some("the station was not running"), now)
             {
                 r.missed += 1;
                 self.metrics.count(&row.village, AsRunOutcome::Missed);
@@ -247,23 +303,71 @@ impl<A: Air> Station<A> {
 
     /// Plans what is due for planning, logs it, and hands the engine every cue starting before
     /// `now + HAND_AHEAD`. Call it about once a second.
+    ///
+    /// Never fails for want of disk: writes the database cannot take are held (see
+    /// [`journal`]), and the cues play.
     pub fn tick(&mut self, now: DateTime<Utc>) -> Result<(), StoreError> {
+        if self.journal.held() > 0 {
+            self.journal.flush(now);
+        }
         let horizon = now + chrono::Duration::from_std(PLAN_AHEAD).unwrap_or_default();
         let half = chrono::Duration::from_std(PLAN_AHEAD / 2).unwrap_or_default();
         let from =
             self.saved.planned_to.unwrap_or(now).max(now - chrono::Duration::from_std(CATCH_UP).unwrap_or_default());
         if from < horizon - half {
-            self.plan_window(from, horizon)?;
+            self.plan_window(from, horizon, now);
         }
-        self.hand_over(now)?;
+        self.preload(now);
+        self.hand_over(now);
         if self.dirty {
-            self.store.save_json(STATE_KEY, &self.saved)?;
+            let state = self.state_json();
+            self.journal.write(Write::State(state), now);
             self.dirty = false;
         }
+        self.health.expire(now);
+        self.journal_health(now);
         Ok(())
     }
 
-    fn plan_window(&mut self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<(), StoreError> {
+    /// The saved state as JSON (it is plain data: this cannot fail).
+    fn state_json(&self) -> serde_json::Value {
+        serde_json::to_value(&self.saved).unwrap_or_default()
+    }
+
+    /// Health and metrics of the journal: degraded while writes are held.
+    fn journal_health(&mut self, now: DateTime<Utc>) {
+        let held = self.journal.held();
+        self.metrics.asrun_held = held as u64;
+        match self.journal.failing() {
+            Some(f) => {
+                let (en, zh) = (
+                    format!(
+                        "the as-run log cannot be written since {} ({}); {held} writes are kept in memory and \
+                         written when the disk takes them",
+                        f.since.format("%H:%M:%S"),
+                        f.error
+                    ),
+                    format!("播出记录自 {} 起无法写入磁盘；{held} 条暂存内存，磁盘恢复后补写", f.since.format("%H:%M:%S")),
+                );
+                self.health.raise(Concern::AsRunBacklog, now, en, zh);
+                if f.disk_full {
+                    let free = self.metrics.disk.map_or(0, |d| d.0);
+                    let total = self.metrics.disk.map_or(0, |d| d.1);
+                    self.observe_disk(free, total, now);
+                }
+            }
+            None => {
+                self.health.clear(&Concern::AsRunBacklog);
+            }
+        }
+    }
+
+    /// Writes (or holds) an outcome; true when it changed the row or is held.
+    fn outcome(&mut self, id: CueId, outcome: AsRunOutcome, detail: Option<&str>, now: DateTime<Utc>) -> bool {
+        self.journal.write(Write::Outcome { id, outcome, detail: detail.map(str::to_owned) }, now)
+    }
+
+    fn plan_window(&mut self, from: DateTime<Utc>, to: DateTime<Utc>, now: DateTime<Utc>) {
         let calendar = &self.plan.calendar;
         let planned = scheduler::plan_window(&self.plan, &self.index, from, to, &mut self.saved.playlists, &|d| {
             calendar.is_holiday(d)
@@ -272,7 +376,7 @@ impl<A: Air> Station<A> {
             // Nothing fired: no disk write (an idle station would otherwise sync every few seconds).
             // Planning this stretch again after a restart finds nothing again.
             self.saved.planned_to = Some(to);
-            return Ok(());
+            return;
         }
         let known: HashSet<CueId> = self.saved.pending.iter().map(|p| p.cue.id).collect();
         for p in &planned {
@@ -288,15 +392,55 @@ impl<A: Air> Station<A> {
         }
         self.saved.pending.sort_by_key(|p| p.cue.at);
         self.saved.planned_to = Some(to);
-        let new = self.store.record_window(&planned, STATE_KEY, &self.saved)?;
+        let state = self.state_json();
+        let entries = planned.len();
+        self.journal.write(Write::Window { planned, state }, now);
         self.dirty = false;
-        if new > 0 {
-            tracing::debug!(from = %from, to = %to, new, "planned");
-        }
-        Ok(())
+        tracing::debug!(from = %from, to = %to, entries, "planned");
     }
 
-    fn hand_over(&mut self, now: DateTime<Utc>) -> Result<(), StoreError> {
+    /// Reads the audio of every cue due within [`PRELOAD_AHEAD`] that is not read yet. A clip
+    /// that cannot be read is reported at once (log and health); it is tried again each tick
+    /// until the cue is handed over.
+    fn preload(&mut self, now: DateTime<Utc>) {
+        let until = now + chrono::Duration::from_std(PRELOAD_AHEAD).unwrap_or_default();
+        let due: Vec<(CueId, ClipId, Option<ClipId>, DateTime<Utc>, VillageId)> = self
+            .saved
+            .pending
+            .iter()
+            .take_while(|p| p.cue.at < until)
+            .filter(|p| !self.handed.contains(&p.cue.id))
+            .map(|p| (p.cue.id, p.cue.clip.clone(), p.cue.chime.clone(), p.cue.at, p.cue.village.clone()))
+            .collect();
+        for (id, clip, chime, at, village) in due {
+            let read = self.audio(&clip).and_then(|_| chime.as_ref().map_or(Ok(()), |c| self.audio(c).map(|_| ())));
+            match read {
+                Ok(()) => {
+                    self.unreadable.remove(&id);
+                }
+                Err(e) => {
+                    let why = e.to_string();
+                    if self.unreadable.get(&id) != Some(&why) {
+                        tracing::error!(
+                            cue = %id,
+                            %village,
+                            "the recording for {village} at {at} cannot be read ({why}); trying again until it is due"
+                        );
+                        self.health.raise_for(
+                            Concern::Audio,
+                            now,
+                            Duration::from_secs(600),
+                            format!("a recording for {village} at {} cannot be read: {why}", at.format("%H:%M:%S")),
+                            format!("{village} {} 的录音无法读取：{why}", at.format("%H:%M:%S")),
+                        );
+                        self.unreadable.insert(id, why);
+                    }
+                }
+            }
+        }
+    }
+
+    fn hand_over(&mut self, now: DateTime<Utc>) {
         let until = now + chrono::Duration::from_std(HAND_AHEAD).unwrap_or_default();
         let due: Vec<Pending> = self
             .saved
@@ -308,9 +452,7 @@ impl<A: Air> Station<A> {
             .collect();
         for p in due {
             let id = p.cue.id;
-            let row = self.store.get(id)?;
-            let waiting = row.as_ref().is_some_and(|r| r.started.is_none() && r.outcome.is_none());
-            if !waiting {
+            if !self.journal.is_waiting(id) {
                 // Started or decided already (a restart, an operator's stop): never again.
                 self.forget(id);
                 continue;
@@ -318,7 +460,7 @@ impl<A: Air> Station<A> {
             let late = (now - p.cue.at).to_std().unwrap_or_default();
             if late > p.grace {
                 let detail = format!("due {}, the station could not play it within the slot's grace", p.cue.at);
-                if self.store.mark_outcome(id, AsRunOutcome::Missed, Some(&detail))? {
+                if self.outcome(id, AsRunOutcome::Missed, Some(&detail), now) {
                     self.metrics.count(&p.cue.village, AsRunOutcome::Missed);
                 }
                 self.forget(id);
@@ -328,18 +470,19 @@ impl<A: Air> Station<A> {
                 Ok(cmd) => {
                     self.air.cue(cmd, p.cue.at);
                     self.handed.insert(id);
+                    self.unreadable.remove(&id);
                 }
                 Err(e) => {
-                    let detail = format!("clip {} could not be read: {e}", p.cue.clip);
+                    let detail = format!("its recording {} could not be read: {e}", p.cue.clip);
                     tracing::error!(cue = %id, "{detail}");
-                    if self.store.mark_outcome(id, AsRunOutcome::Missed, Some(&detail))? {
+                    if self.outcome(id, AsRunOutcome::Missed, Some(&detail), now) {
                         self.metrics.count(&p.cue.village, AsRunOutcome::Missed);
                     }
+                    self.unreadable.remove(&id);
                     self.forget(id);
                 }
             }
         }
-        Ok(())
     }
 
     /// Drops a cue from the waiting list.
@@ -390,14 +533,15 @@ impl<A: Air> Station<A> {
 
     /// Records what the player reports.
     pub fn on_event(&mut self, ev: PlayoutEvent) -> Result<(), StoreError> {
+        let now = Utc::now();
         match ev {
             PlayoutEvent::Cue { event, at } => match event.kind {
-                EventKind::Started(id) => self.started(id, at)?,
+                EventKind::Started(id) => self.started(id, at),
                 EventKind::Preempted(id) => {
-                    self.store.mark_outcome(id, AsRunOutcome::Preempted, None)?;
+                    self.outcome(id, AsRunOutcome::Preempted, None, at);
                 }
                 EventKind::Resumed(id) => {
-                    self.store.mark_outcome(id, AsRunOutcome::Resumed, None)?;
+                    self.outcome(id, AsRunOutcome::Resumed, None, at);
                     if let Some(o) = self.on_air.get_mut(&id) {
                         o.resumed = true;
                     }
@@ -405,27 +549,32 @@ impl<A: Air> Station<A> {
                 EventKind::Ended(id) => {
                     self.broadcast_cue_done(id);
                     self.prune_audio();
-                    let (outcome, village) = match self.on_air.remove(&id) {
-                        Some(OnAir { failed: Some(_), cue, .. }) => (AsRunOutcome::FailedOutput, Some(cue.village)),
-                        Some(OnAir { resumed: true, cue, .. }) => (AsRunOutcome::Resumed, Some(cue.village)),
-                        Some(OnAir { cue, .. }) => (AsRunOutcome::Played, Some(cue.village)),
+                    let (outcome, counted) = match self.on_air.remove(&id) {
+                        Some(OnAir { failed: Some(_), cue, .. }) => (AsRunOutcome::FailedOutput, Some((cue.village, AsRunOutcome::FailedOutput))),
+                        Some(OnAir { resumed: true, cue, .. }) => (AsRunOutcome::Resumed, Some((cue.village, AsRunOutcome::Resumed))),
+                        Some(OnAir { late: true, cue, .. }) => (AsRunOutcome::Played, Some((cue.village, AsRunOutcome::Late))),
+                        Some(OnAir { cue, .. }) => (AsRunOutcome::Played, Some((cue.village, AsRunOutcome::Played))),
                         None => (AsRunOutcome::Played, None),
                     };
-                    if self.store.mark_ended(id, at, outcome)?
-                        && let (Some(v), Some(row)) = (village, self.store.get(id)?)
+                    if self.journal.write(Write::Ended { id, at, outcome }, at)
+                        && let Some((v, o)) = counted
                     {
-                        self.metrics.count(&v, row.outcome.unwrap_or(outcome));
+                        self.metrics.count(&v, o);
                     }
                 }
                 EventKind::Stopped(id) => {
                     self.broadcast_cue_done(id);
                     self.prune_audio();
-                    let village = self.on_air.remove(&id).map(|o| o.cue.village);
-                    let done = self.store.mark_ended(id, at, AsRunOutcome::Stopped)?
-                        || self.store.mark_outcome(id, AsRunOutcome::Stopped, Some("stopped before it started"))?;
+                    // Every start goes through `started`, so a cue not on air never started (a
+                    // waiting cue an operator stopped).
+                    let on_air = self.on_air.remove(&id);
+                    let done = match &on_air {
+                        Some(_) => self.journal.write(Write::Ended { id, at, outcome: AsRunOutcome::Stopped }, at),
+                        None => self.outcome(id, AsRunOutcome::Stopped, Some("stopped before it started"), at),
+                    };
                     self.forget(id);
-                    if let (true, Some(v)) = (done, village) {
-                        self.metrics.count(&v, AsRunOutcome::Stopped);
+                    if let (true, Some(o)) = (done, on_air) {
+                        self.metrics.count(&o.cue.village, AsRunOutcome::Stopped);
                     }
                 }
             },
@@ -434,7 +583,7 @@ impl<A: Air> Station<A> {
             }
             PlayoutEvent::Refused { id, why } => {
                 tracing::error!(cue = %id, "the engine refused a cue: {why}");
-                self.store.mark_outcome(id, AsRunOutcome::FailedOutput, Some(&why))?;
+                self.outcome(id, AsRunOutcome::FailedOutput, Some(&why), now);
                 self.forget(id);
             }
             PlayoutEvent::OutputDegraded { output, reason } => {
@@ -442,45 +591,78 @@ impl<A: Air> Station<A> {
                 self.metrics.outputs.insert(output.clone(), false);
                 let zones = self.zones_of(&output);
                 let detail = format!("output {output}: {reason}");
-                for (id, o) in &mut self.on_air {
-                    if zones.contains(&o.cue.zone) && o.failed.is_none() {
-                        o.failed = Some(detail.clone());
-                        self.store.mark_outcome(*id, AsRunOutcome::FailedOutput, Some(&detail))?;
+                let failing: Vec<CueId> = self
+                    .on_air
+                    .iter()
+                    .filter(|(_, o)| zones.contains(&o.cue.zone) && o.failed.is_none())
+                    .map(|(id, _)| *id)
+                    .collect();
+                self.degraded.insert(output.clone(), reason.clone());
+                for id in failing {
+                    if let Some(zone) = self.on_air.get(&id).map(|o| o.cue.zone.clone())
+                        && self.zone_unheard(&zone).is_some()
+                    {
+                        if let Some(o) = self.on_air.get_mut(&id) {
+                            o.failed = Some(detail.clone());
+                        }
+                        self.outcome(id, AsRunOutcome::FailedOutput, Some(&detail), now);
                     }
                 }
-                self.degraded.insert(output, reason);
+                self.health.raise(
+                    Concern::Output(output.clone()),
+                    now,
+                    format!("output `{output}` is not playing: {reason}"),
+                    format!("输出 `{output}` 没有在播：{reason}"),
+                );
             }
             PlayoutEvent::OutputRecovered { output } => {
                 tracing::info!(output, "output plays again");
                 self.metrics.outputs.insert(output.clone(), true);
                 self.degraded.remove(&output);
+                self.health.clear(&Concern::Output(output));
             }
             PlayoutEvent::Underruns { output, total } => {
                 tracing::warn!(output, total, "output underrun");
                 self.metrics.underruns.insert(output, total);
             }
+            PlayoutEvent::ClockStepped { by, at } => {
+                self.metrics.clock_steps += 1;
+                self.metrics.last_clock_step = Some((at, by));
+                let secs = by.num_milliseconds() as f64 / 1000.0;
+                let lasts = CLOCK_STEP_WINDOW.max(by.abs().to_std().unwrap_or_default());
+                self.health.raise_for(
+                    Concern::ClockStep,
+                    now,
+                    lasts,
+                    format!(
+                        "the wall clock was stepped by {secs:+.1} s at {}: cues around it may start late or early; \
+                         the log records when each really played",
+                        at.format("%H:%M:%S")
+                    ),
+                    format!("系统时钟在 {} 跳变了 {secs:+.1} 秒：前后的节目可能提前或推迟，播出记录按实际时间记", at.format("%H:%M:%S")),
+                );
+            }
         }
         Ok(())
     }
 
-    fn started(&mut self, id: CueId, at: DateTime<Utc>) -> Result<(), StoreError> {
+    fn started(&mut self, id: CueId, at: DateTime<Utc>) {
         let Some(pos) = self.saved.pending.iter().position(|p| p.cue.id == id) else {
             // A manual cue (on air from now), or one a reload forgot: log the start.
             self.manual_started(id);
-            self.store.mark_started(id, at, None)?;
-            return Ok(());
+            self.journal.write(Write::Started { id, at, late: None }, at);
+            return;
         };
         let p = self.saved.pending.remove(pos);
         self.handed.remove(&id);
         self.dirty = true;
         let late = (at - p.cue.at).to_std().ok().filter(|d| *d > LATE_AFTER);
-        self.store.mark_started(id, at, late)?;
-        let failed = self.degraded_output_of(&p.cue.zone);
+        self.journal.write(Write::Started { id, at, late }, at);
+        let failed = self.zone_unheard(&p.cue.zone);
         if let Some(detail) = &failed {
-            self.store.mark_outcome(id, AsRunOutcome::FailedOutput, Some(detail))?;
+            self.outcome(id, AsRunOutcome::FailedOutput, Some(detail), at);
         }
-        self.on_air.insert(id, OnAir { cue: p.cue, resumed: false, failed });
-        Ok(())
+        self.on_air.insert(id, OnAir { cue: p.cue, resumed: false, failed, late: late.is_some() });
     }
 
     /// The zones an output feeds.
@@ -494,14 +676,24 @@ impl<A: Air> Station<A> {
             .collect()
     }
 
-    /// "output NAME: reason" when an output feeding `zone` is degraded.
-    fn degraded_output_of(&self, zone: &ZoneId) -> Option<String> {
+    /// "output NAME: reason" when the zone is not heard: a sound card feeding it is degraded,
+    /// or — for a zone no card feeds (recorders only) — every output feeding it is. A recorder
+    /// beside a working card does not make a village deaf.
+    fn zone_unheard(&self, zone: &ZoneId) -> Option<String> {
         let profile = &self.plan.profile;
         let chans = profile.zones.get(zone)?;
-        chans.iter().find_map(|c| {
-            let name = profile.outputs[c.output].name.to_string();
+        let outputs: Vec<&crate::config::Output> = chans.iter().map(|c| &profile.outputs[c.output]).collect();
+        let is_card = |o: &crate::config::Output| matches!(o.kind, crate::config::OutputKind::Device { .. });
+        let down = |o: &crate::config::Output| {
+            let name = o.name.to_string();
             self.degraded.get(&name).map(|r| format!("output {name}: {r}"))
-        })
+        };
+        if outputs.iter().any(|o| is_card(o)) {
+            outputs.iter().filter(|o| is_card(o)).find_map(|o| down(o))
+        } else {
+            let all: Vec<String> = outputs.iter().filter_map(|o| down(o)).collect();
+            (all.len() == outputs.len() && !all.is_empty()).then(|| all.join("; "))
+        }
     }
 
     /// Switches to a newly checked plan for the firings not yet planned. The hardware profile of
@@ -526,48 +718,5 @@ impl<A: Air> Station<A> {
     /// How many cues are on air.
     pub fn on_air_count(&self) -> usize {
         self.on_air.len()
-    }
-
-    /// Every village: what plays, what is next, whether its output plays (next slots from now).
-    pub fn status(&self) -> Vec<VillageStatus> {
-        self.status_at(Utc::now())
-    }
-
-    /// [`Station::status`] with the next slot firings counted from `now`.
-    pub fn status_at(&self, now: DateTime<Utc>) -> Vec<VillageStatus> {
-        let profile = &self.plan.profile;
-        let tz = self.plan.station.timezone;
-        let after = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now).with_timezone(&tz);
-        let next_of_slot: Vec<Option<DateTime<Utc>>> =
-            self.plan.slots.iter().map(|s| s.next_after(tz, after).map(|t| t.with_timezone(&Utc))).collect();
-        self.plan
-            .villages
-            .iter()
-            .map(|v| {
-                let output = profile
-                    .zones
-                    .get(&v.zone)
-                    .and_then(|c| c.first())
-                    .map(|c| profile.outputs[c.output].name.to_string())
-                    .unwrap_or_default();
-                VillageStatus {
-                    village: v.id.clone(),
-                    name: v.name.clone(),
-                    zone: v.zone.clone(),
-                    now_playing: self.on_air.values().find(|o| o.cue.village == v.id).map(|o| o.cue.clone()),
-                    next: self.saved.pending.iter().find(|p| p.cue.village == v.id).map(|p| p.cue.clone()),
-                    next_slot: self
-                        .plan
-                        .slots
-                        .iter()
-                        .zip(&next_of_slot)
-                        .filter(|(s, _)| s.villages.contains(&v.id))
-                        .filter_map(|(s, t)| t.map(|t| (t, s.name.clone())))
-                        .min_by_key(|(t, _)| *t),
-                    output_up: !self.degraded.contains_key(&output),
-                    output,
-                }
-            })
-            .collect()
     }
 }

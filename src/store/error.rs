@@ -169,6 +169,41 @@ impl StoreError {
         )
     }
 
+    /// True for a failure that may go away by itself or once an operator frees space: the disk
+    /// is full, an I/O error, the file is busy, locked or read-only. A write that failed this
+    /// way is worth keeping and trying again; anything else is a bug or a refusal.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Open { .. } => true,
+            StoreError::Query { source, .. } => matches!(
+                source.sqlite_error_code(),
+                Some(
+                    ErrorCode::DiskFull
+                        | ErrorCode::SystemIoFailure
+                        | ErrorCode::DatabaseBusy
+                        | ErrorCode::DatabaseLocked
+                        | ErrorCode::ReadOnly
+                        | ErrorCode::CannotOpen
+                        | ErrorCode::OutOfMemory
+                )
+            ),
+            _ => false,
+        }
+    }
+
+    /// True when the write failed because the disk is full.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            StoreError::Query { source, .. } => source.sqlite_error_code() == Some(ErrorCode::DiskFull),
+            StoreError::Open { source, .. } => {
+                source.downcast_ref::<std::io::Error>().and_then(std::io::Error::raw_os_error) == Some(28)
+                    || source.downcast_ref::<rusqlite::Error>().and_then(rusqlite::Error::sqlite_error_code)
+                        == Some(ErrorCode::DiskFull)
+            }
+            _ => false,
+        }
+    }
+
     /// Classifies a SQLite error met while opening: damage is [`StoreError::Corrupt`], anything
     /// else [`StoreError::Open`].
     pub(super) fn opening(path: &Path, e: rusqlite::Error) -> StoreError {

@@ -67,7 +67,6 @@ async fn start(State(st): State<AppState>, caller: Caller, Json(req): Json<Reque
             )?;
             Ok((StatusCode::CREATED, Json(b)).into_response())
         }
-        Err(BroadcastError::Store(e)) => Err(ApiError::internal(e)),
         Err(BroadcastError::Audio(clip, e)) => Err(ApiError::internal(format!("clip {clip}: {e}"))),
         Err(e) => Err(ApiError::bad_request(capitalise(&e.to_string()))),
     }

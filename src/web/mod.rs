@@ -173,7 +173,7 @@ async fn healthz(State(st): State<AppState>) -> Response {
 
 async fn metrics(State(st): State<AppState>) -> Response {
     let s = st.station();
-    let text = s.metrics().render(Utc::now(), s.next_cue().map(|c| c.at), s.on_air_count());
+    let text = s.metrics().render(Utc::now(), s.next_cue().map(|c| c.at), s.on_air_count(), s.health());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 

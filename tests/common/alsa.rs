@@ -125,6 +125,7 @@ impl Captured {
 /// writer closes it or `unplug` is called.
 pub struct Reader {
     unplugged: Arc<AtomicBool>,
+    hung: Arc<AtomicBool>,
     handle: JoinHandle<Captured>,
 }
 
@@ -132,6 +133,8 @@ impl Reader {
     pub fn start(path: &Path, frame_bytes: usize, bytes_per_sec: Option<u64>) -> Self {
         let unplugged = Arc::new(AtomicBool::new(false));
         let flag = unplugged.clone();
+        let hung = Arc::new(AtomicBool::new(false));
+        let hang = hung.clone();
         let path = path.to_path_buf();
         let handle = thread::spawn(move || {
             let mut f = File::open(&path).expect("open fifo"); // waits for the writer
@@ -139,10 +142,22 @@ impl Reader {
             let mut got = Captured { data: Vec::new(), skipped: 0 };
             let mut total: u64 = 0;
             let mut buf = vec![0u8; 16 * 1024];
+            let mut hung_for = Duration::ZERO;
+            let mut hung_at: Option<Instant> = None;
             while !flag.load(Ordering::Acquire) {
+                if hang.load(Ordering::Acquire) {
+                    // A stuck driver: the device stays open and takes nothing. The card's clock
+                    // does not count the time it hung.
+                    hung_at.get_or_insert_with(Instant::now);
+                    thread::sleep(Duration::from_millis(2));
+                    continue;
+                }
+                if let Some(t) = hung_at.take() {
+                    hung_for += t.elapsed();
+                }
                 let mut want = buf.len();
                 if let Some(rate) = bytes_per_sec {
-                    let allowed = (started.elapsed().as_secs_f64() * rate as f64) as u64;
+                    let allowed = ((started.elapsed().saturating_sub(hung_for)).as_secs_f64() * rate as f64) as u64;
                     let allowed = allowed.saturating_sub(total) as usize;
                     if allowed < frame_bytes {
                         thread::sleep(Duration::from_millis(2));
@@ -176,7 +191,17 @@ impl Reader {
             }
             got
         });
-        Self { unplugged, handle }
+        Self { unplugged, hung, handle }
+    }
+
+    /// The card hangs: it stays open but takes no more audio, as a stuck driver does.
+    pub fn hang(&self) {
+        self.hung.store(true, Ordering::Release);
+    }
+
+    /// The hung card takes audio again.
+    pub fn resume(&self) {
+        self.hung.store(false, Ordering::Release);
     }
 
     /// Closes the FIFO: the card is gone.
