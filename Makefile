@@ -2,8 +2,9 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 APT_PACKAGES := libasound2-dev pkg-config
-# The browser tests drive headless Chromium through chromedriver; the font draws the Chinese pages.
-TEST_APT_PACKAGES := chromium chromium-driver fonts-wqy-microhei
+# The browser tests drive headless Chromium through chromedriver; the font draws the Chinese pages;
+# faketime steps the wall clock of one daemon in the hardening tests.
+TEST_APT_PACKAGES := chromium chromium-driver fonts-wqy-microhei faketime
 BIN := target/release/xiangyin
 
 .PHONY: run test deps test-deps build bench demo-library check clean

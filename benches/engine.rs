@@ -51,7 +51,9 @@ fn clip(seed: usize, secs: f32) -> Arc<[f32]> {
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }
 
@@ -157,7 +159,16 @@ fn main() {
     let shared = clip(0, 1.0);
     for z in 0..256 {
         let zone = ZoneId::new(&format!("z{z:03}")).unwrap();
-        e.cue(CueCommand { id: CueId(z), zone, audio: shared.clone(), gain: GainDb::UNITY, chime: None, priority: Priority::Scheduled, start: 0 }).unwrap();
+        e.cue(CueCommand {
+            id: CueId(z),
+            zone,
+            audio: shared.clone(),
+            gain: GainDb::UNITY,
+            chime: None,
+            priority: Priority::Scheduled,
+            start: 0,
+        })
+        .unwrap();
     }
     e.render(BLOCK);
     let after = rss_kib();

@@ -27,7 +27,8 @@ fn make_mp3(dir: &Path) -> std::path::PathBuf {
     // Five minutes of something music-like: a few detuned partials with slow tremolo, plus noise.
     let wav = dir.join("source.wav");
     let rate = 44_100u32;
-    let spec = hound::WavSpec { channels: 2, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec =
+        hound::WavSpec { channels: 2, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
     let mut w = hound::WavWriter::create(&wav, spec).unwrap();
     let mut seed = 0x2545_f491_4f6c_dd1du64;
     for i in 0..rate as usize * 300 {
@@ -37,10 +38,7 @@ fn make_mp3(dir: &Path) -> std::path::PathBuf {
         seed ^= seed << 17;
         let noise = (seed >> 40) as f64 / f64::from(1u32 << 24) - 0.5;
         let trem = 0.6 + 0.4 * (2.0 * std::f64::consts::PI * 0.3 * t).sin();
-        let tone = [220.0, 277.2, 329.6, 440.5]
-            .iter()
-            .map(|f| (2.0 * std::f64::consts::PI * f * t).sin())
-            .sum::<f64>();
+        let tone = [220.0, 277.2, 329.6, 440.5].iter().map(|f| (2.0 * std::f64::consts::PI * f * t).sin()).sum::<f64>();
         let l = 0.12 * trem * tone + 0.05 * noise;
         let r = 0.12 * trem * tone - 0.05 * noise;
         w.write_sample((l * 32767.0) as i16).unwrap();
@@ -63,9 +61,14 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo test --benches` asks for a list
     }
-    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .try_init();
     if !have("ffmpeg") {
-        println!("ffmpeg is not installed: `apt-get install ffmpeg`, then run again (it makes the test MP3 and is the yardstick).");
+        println!(
+            "ffmpeg is not installed: `apt-get install ffmpeg`, then run again (it makes the test MP3 and is the yardstick)."
+        );
         return;
     }
     let work = tempfile::tempdir().unwrap();
@@ -137,10 +140,17 @@ fn main() {
 
     let size = std::fs::metadata(&mp3).unwrap().len();
     println!();
-    println!("import of a 5-minute 192 kbps stereo MP3 ({:.1} MB), best of {RUNS} (median in brackets)", size as f64 / 1e6);
+    println!(
+        "import of a 5-minute 192 kbps stereo MP3 ({:.1} MB), best of {RUNS} (median in brackets)",
+        size as f64 / 1e6
+    );
     println!("| what                                              | time            | × ffmpeg |");
     println!("|---------------------------------------------------|-----------------|----------|");
-    println!("| ffmpeg -threads 1 -i F -f null - (decode only)    | {:>6.3} s ({:.3}) | 1.00     |", ff_best.as_secs_f64(), ff_median.as_secs_f64());
+    println!(
+        "| ffmpeg -threads 1 -i F -f null - (decode only)    | {:>6.3} s ({:.3}) | 1.00     |",
+        ff_best.as_secs_f64(),
+        ff_median.as_secs_f64()
+    );
     println!(
         "| xiangyin import (decode+R128+true peak+48k copy)  | {:>6.3} s ({:.3}) | {:.2}     |",
         ours_best.as_secs_f64(),

@@ -107,6 +107,9 @@ enum Command {
         /// Largest upload accepted, in MB.
         #[arg(long, default_value_t = 200, env = "XIANGYIN_MAX_UPLOAD_MB")]
         max_upload_mb: u64,
+        /// Health warns when the state disk has less free space than this, in MB.
+        #[arg(long, default_value_t = 512, env = "XIANGYIN_DISK_WARN_MB")]
+        disk_warn_mb: u64,
     },
     /// Manage the people who may use the web UI, and their API tokens.
     User {
@@ -259,9 +262,9 @@ fn run() -> anyhow::Result<bool> {
             }
             .context("user")
         }
-        Command::Serve { profile, listen, max_upload_mb } => {
-            xiangyin::daemon::serve(&paths, &xiangyin::daemon::Options { profile, listen, max_upload_mb })
-                .map(|()| true)
+        Command::Serve { profile, listen, max_upload_mb, disk_warn_mb } => {
+            let opts = xiangyin::daemon::Options { profile, listen, max_upload_mb, disk_warn_mb };
+            xiangyin::daemon::serve(&paths, &opts).map(|()| true)
         }
         Command::Play { village, clip, priority, profile } => {
             let priority = if priority == "emergency" { Priority::Emergency } else { Priority::Manual };

@@ -13,10 +13,7 @@ fn shipped_demo_configuration_passes_with_every_profile() {
         let out = xiangyin(&common::repo(), &["check", "--profile", profile]);
         let text = stdout(&out);
         assert!(out.status.success(), "profile {profile}: {text}{}", common::stderr(&out));
-        assert!(
-            text.starts_with("ok: 8 villages in 2 townships, 3 slots, 7 clips (7 approved), profile "),
-            "{text}"
-        );
+        assert!(text.starts_with("ok: 8 villages in 2 townships, 3 slots, 7 clips (7 approved), profile "), "{text}");
         assert!(text.contains("next cue"), "{text}");
     }
 }
@@ -42,15 +39,15 @@ fn every_shipped_yaml_file_is_read_by_a_check() {
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::write(&path, format!("{text}\nnot_a_key_anyone_uses: 1\n")).unwrap();
         let profile = Path::new(&file).file_stem().unwrap().to_str().unwrap();
-        let args: Vec<&str> = if file.starts_with("hardware-profiles") {
-            vec!["check", "--profile", profile]
-        } else {
-            vec!["check"]
-        };
+        let args: Vec<&str> =
+            if file.starts_with("hardware-profiles") { vec!["check", "--profile", profile] } else { vec!["check"] };
         let out = st.run(&args);
         let text = stdout(&out);
         assert_eq!(out.status.code(), Some(1), "{file}: {text}");
-        assert!(text.contains(&format!("{file}:")) && text.contains("unknown key `not_a_key_anyone_uses`"), "{file}: {text}");
+        assert!(
+            text.contains(&format!("{file}:")) && text.contains("unknown key `not_a_key_anyone_uses`"),
+            "{file}: {text}"
+        );
     }
 }
 
@@ -105,7 +102,8 @@ zones: {dongmen: [rec:1], xicun: [rec:2]}
     .unwrap();
     let wav = st.root().join("tone.wav");
     common::write_wav(&wav, &common::sine(440.0, 0.3, 48_000, 1, 1.0), 48_000, 1, 16, false);
-    let out = st.run(&["import", wav.to_str().unwrap(), "--language", "cmn", "--kind", "notice", "--message", "test-tone"]);
+    let out =
+        st.run(&["import", wav.to_str().unwrap(), "--language", "cmn", "--kind", "notice", "--message", "test-tone"]);
     assert!(out.status.success(), "{}", stdout(&out));
     st
 }
@@ -167,15 +165,26 @@ fn every_kind_of_reference_and_rule_mistake_is_reported_at_its_place() {
 #[test]
 fn yaml_typos_are_reported_with_line_and_column() {
     let st = mini_station();
-    st.edit("schedules/villages.yaml", "    township: 城关镇\n    zone: xicun", "    township: 城关镇\n    zonne: xicun");
-    st.edit("hardware-profiles/wired.yaml", "zones: {dongmen: [rec:1], xicun: [rec:2]}", "zones: {dongmen: [rec:1], xicun: [rec:2]]");
+    st.edit(
+        "schedules/villages.yaml",
+        "    township: 城关镇\n    zone: xicun",
+        "    township: 城关镇\n    zonne: xicun",
+    );
+    st.edit(
+        "hardware-profiles/wired.yaml",
+        "zones: {dongmen: [rec:1], xicun: [rec:2]}",
+        "zones: {dongmen: [rec:1], xicun: [rec:2]]",
+    );
     let out = st.run(&["check"]);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
     assert_eq!(lines[0], "hardware-profiles/wired.yaml:3:41: did not find expected ',' or '}'");
-    assert_eq!(lines[1], "schedules/villages.yaml:12:5: villages[1]: unknown key `zonne`, expected one of `id`, `name`, `township`, `grids`, `zone`, `languages`, `quiet_hours`, `volume_db`");
+    assert_eq!(
+        lines[1],
+        "schedules/villages.yaml:12:5: villages[1]: unknown key `zonne`, expected one of `id`, `name`, `township`, `grids`, `zone`, `languages`, `quiet_hours`, `volume_db`"
+    );
 }
 
 #[test]
@@ -185,7 +194,12 @@ fn a_missing_profile_and_a_bad_timezone_are_named() {
     let out = st.run(&["check", "--profile", "studio"]);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
-    assert!(text.contains("hardware-profiles/studio.yaml:1:1: no hardware profile named `studio` (known: default, virtual, wired)"), "{text}");
+    assert!(
+        text.contains(
+            "hardware-profiles/studio.yaml:1:1: no hardware profile named `studio` (known: default, virtual, wired)"
+        ),
+        "{text}"
+    );
     assert!(text.contains("schedules/station.yaml:1:11: `Asia/Shangai` is not an IANA time zone"), "{text}");
 }
 

@@ -73,7 +73,13 @@ fn wav_in_every_bit_depth_and_float_imports() {
     let st = Station::new(false);
     let dir = tempfile::tempdir().unwrap();
     let amp = 10f64.powf(-20.0 / 20.0);
-    for (bits, float, rate, chans) in [(16, false, 44_100, 1), (24, false, 48_000, 2), (32, false, 22_050, 1), (32, true, 96_000, 2), (8, false, 16_000, 1)] {
+    for (bits, float, rate, chans) in [
+        (16, false, 44_100, 1),
+        (24, false, 48_000, 2),
+        (32, false, 22_050, 1),
+        (32, true, 96_000, 2),
+        (8, false, 16_000, 1),
+    ] {
         let path = dir.path().join(format!("tone-{bits}{}-{rate}-{chans}.wav", if float { "f" } else { "" }));
         common::write_wav(&path, &common::sine(1000.0, amp, rate, chans, 2.0), rate, chans, bits, float);
         let (ok, v) = import_json(&st, &path, &[]);
@@ -129,7 +135,11 @@ fn each_refusal_is_one_sentence_and_leaves_the_library_byte_for_byte() {
         (fixture("tone-stereo-44100.opus"), &[], "encoded as Opus"),
         (fixture("silence.wav"), &[], "silent"),
         (long.clone(), &[], "lasts 0:40.0, longer than the station's limit of 0:30.0"),
-        (fixture("tone-mono-48000.flac"), &["--language", "eng"], "language `eng` is not one of the station's languages"),
+        (
+            fixture("tone-mono-48000.flac"),
+            &["--language", "eng"],
+            "language `eng` is not one of the station's languages",
+        ),
         (fixture("tone-mono-48000.flac"), &["--title", "  "], "needs a title"),
         (fixture("tone-mono-48000.flac"), &["--expires", "next week"], "not a date"),
         (dir.path().join("no-such-file.wav"), &[], "could not be read"),
@@ -174,7 +184,8 @@ fn a_folder_of_mixed_recordings_gets_a_verdict_per_file() {
     let verdicts = json_lines(&out);
     let files = std::fs::read_dir(fixture("")).unwrap().count();
     assert_eq!(verdicts.len(), files, "one verdict per file");
-    let accepted: Vec<&str> = verdicts.iter().filter(|v| v.get("error").is_none()).map(|v| v["file"].as_str().unwrap()).collect();
+    let accepted: Vec<&str> =
+        verdicts.iter().filter(|v| v.get("error").is_none()).map(|v| v["file"].as_str().unwrap()).collect();
     assert_eq!(accepted.len(), 7, "{accepted:?}");
     assert!(accepted.iter().all(|f| f.contains("tone-") && !f.ends_with(".opus")), "{accepted:?}");
 }
@@ -208,7 +219,16 @@ fn an_import_killed_at_any_moment_leaves_no_half_written_clip() {
     for step in 0..8u32 {
         let delay = full.mul_f64(f64::from(step) / 8.0 + 0.03);
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_xiangyin"))
-            .args(["--root", st.root().to_str().unwrap(), "import", big.to_str().unwrap(), "--language", "cmn", "--kind", "notice"])
+            .args([
+                "--root",
+                st.root().to_str().unwrap(),
+                "import",
+                big.to_str().unwrap(),
+                "--language",
+                "cmn",
+                "--kind",
+                "notice",
+            ])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -223,7 +243,64 @@ fn an_import_killed_at_any_moment_leaves_no_half_written_clip() {
     let out = st.run(&["import", big.to_str().unwrap(), "--language", "cmn", "--kind", "notice"]);
     assert!(out.status.success(), "{}", stdout(&out));
     assert_eq!(assert_consistent(&st), 1);
-    let leftovers = std::fs::read_dir(st.root().join("var/staging")).unwrap().count();
-    assert_eq!(leftovers, 0, "staging folders of killed imports remain");
+    // Imports are built in the library's own work area (one file system, one rename).
+    let work = st.library().join(".staging");
+    assert!(
+        !work.exists(),
+        "staging folders of killed imports remain: {:?}",
+        std::fs::read_dir(&work).map(|d| d.count())
+    );
     let _ = Duration::ZERO;
+}
+
+/// A 16-bit mono WAV of `frames` frames of a quiet tone whose header claims `rate` Hz.
+fn wav_claiming(path: &Path, rate: u32, frames: usize) {
+    let data: Vec<u8> = (0..frames).flat_map(|i| ((8000.0 * (i as f64 / 10.0).sin()) as i16).to_le_bytes()).collect();
+    let mut f = Vec::new();
+    f.extend(b"RIFF");
+    f.extend((36 + data.len() as u32).to_le_bytes());
+    f.extend(b"WAVEfmt ");
+    f.extend(16u32.to_le_bytes());
+    f.extend(1u16.to_le_bytes()); // PCM
+    f.extend(1u16.to_le_bytes()); // mono
+    f.extend(rate.to_le_bytes());
+    f.extend(rate.wrapping_mul(2).to_le_bytes());
+    f.extend(2u16.to_le_bytes());
+    f.extend(16u16.to_le_bytes());
+    f.extend(b"data");
+    f.extend((data.len() as u32).to_le_bytes());
+    f.extend(data);
+    std::fs::write(path, f).unwrap();
+}
+
+/// A header that lies about the sample rate is refused with a sentence about the header, before
+/// anything is allocated for it: under a 1 GB address-space limit, with no clip written. (Before,
+/// 4,294,967,295 Hz made the import grow without bound, and 0 or 1 Hz was called "800 minutes".)
+#[test]
+fn a_wav_whose_header_lies_about_its_rate_is_refused_in_bounded_memory() {
+    let st = Station::new(false);
+    let dir = tempfile::tempdir().unwrap();
+    for rate in [u32::MAX, (1 << 31) - 1, 0, 1] {
+        let path = dir.path().join(format!("rate-{rate}.wav"));
+        wav_claiming(&path, rate, 48_000);
+        let before = snapshot(&st.library());
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ulimit -v 1000000; exec '{}' --root '{}' import '{}' --language cmn --kind notice",
+                env!("CARGO_BIN_EXE_xiangyin"),
+                st.root().display(),
+                path.display()
+            ))
+            .output()
+            .unwrap();
+        let said = format!("{}{}", stdout(&out), common::stderr(&out));
+        assert_eq!(out.status.code(), Some(1), "{rate} Hz: {said}");
+        assert!(
+            said.contains("header is wrong") && said.contains(&format!("{rate} Hz")),
+            "{rate} Hz: want a sentence about the header, got {said}"
+        );
+        assert!(!said.contains("800:00") && !said.contains("panicked"), "{rate} Hz: {said}");
+        assert_eq!(snapshot(&st.library()), before, "{rate} Hz: the library changed");
+    }
 }

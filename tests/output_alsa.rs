@@ -317,7 +317,7 @@ fn a_card_that_hangs_while_opening_gives_a_degraded_sink_that_recovers() {
 // WAV and null
 
 fn wav_out(name: &str, hourly: bool, channels: u16, rate: u32, format: SampleFormat) -> Output {
-    spec(name, OutputKind::Wav { hourly }, channels, rate, format)
+    spec(name, OutputKind::Wav { hourly, budget: None }, channels, rate, format)
 }
 
 /// Samples that exercise clamping and rounding, two channels.

@@ -19,7 +19,17 @@ fn station() -> Station {
     let chime = dir.path().join("ding.wav");
     common::write_wav(&chime, &common::sine(880.0, 0.5, 48_000, 1, 0.25), 48_000, 1, 32, true);
     for (file, msg, lang) in [(&tone, "notice", "cmn"), (&chime, "ding", "zxx")] {
-        let out = st.run(&["import", file.to_str().unwrap(), "--language", lang, "--kind", "notice", "--message", msg, "--approve"]);
+        let out = st.run(&[
+            "import",
+            file.to_str().unwrap(),
+            "--language",
+            lang,
+            "--kind",
+            "notice",
+            "--message",
+            msg,
+            "--approve",
+        ]);
         assert!(out.status.success(), "{}", stdout(&out));
     }
     std::fs::write(
@@ -131,10 +141,26 @@ fn the_limiter_holds_when_eight_villages_play_loud_clips_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let loud = dir.path().join("loud.wav");
     let wave: Vec<f64> = (0..48_000)
-        .map(|i| if i % 4_800 == 100 { 0.9 } else { 0.05 * (2.0 * std::f64::consts::PI * 1000.0 * f64::from(i) / 48_000.0).sin() })
+        .map(|i| {
+            if i % 4_800 == 100 {
+                0.9
+            } else {
+                0.05 * (2.0 * std::f64::consts::PI * 1000.0 * f64::from(i) / 48_000.0).sin()
+            }
+        })
         .collect();
     common::write_wav(&loud, &wave, 48_000, 1, 16, false);
-    let out = st.run(&["import", loud.to_str().unwrap(), "--language", "cmn", "--kind", "other", "--message", "loud", "--approve"]);
+    let out = st.run(&[
+        "import",
+        loud.to_str().unwrap(),
+        "--language",
+        "cmn",
+        "--kind",
+        "other",
+        "--message",
+        "loud",
+        "--approve",
+    ]);
     assert!(out.status.success(), "{}", stdout(&out));
     let villages = std::fs::read_to_string(st.root().join("schedules/villages.yaml")).unwrap();
     let villages = villages.replace("    languages: [", "    volume_db: {\"00:00\": 12}\n    languages: [");
@@ -154,7 +180,11 @@ fn the_limiter_holds_when_eight_villages_play_loud_clips_at_once() {
     for (i, c) in ch.iter().enumerate() {
         let peak = c.iter().map(|s| s.unsigned_abs()).max().unwrap();
         assert!(peak <= ceiling, "channel {}: peak {peak} > ceiling {ceiling}", i + 1);
-        assert!(u32::from(peak) > u32::from(ceiling) * 9 / 10, "channel {}: the clip should be loud, peak {peak}", i + 1);
+        assert!(
+            u32::from(peak) > u32::from(ceiling) * 9 / 10,
+            "channel {}: the clip should be loud, peak {peak}",
+            i + 1
+        );
     }
 }
 

@@ -36,7 +36,14 @@ fn demo() -> (Plan, Vec<ClipMeta>) {
 }
 
 /// Entries of the local days `first..=last`, planned in one window from `state`.
-fn plan_days(plan: &Plan, clips: &ClipIndex, first: NaiveDate, last: NaiveDate, state: &mut PlaylistState, holidays: &dyn Fn(NaiveDate) -> bool) -> Vec<Planned> {
+fn plan_days(
+    plan: &Plan,
+    clips: &ClipIndex,
+    first: NaiveDate,
+    last: NaiveDate,
+    state: &mut PlaylistState,
+    holidays: &dyn Fn(NaiveDate) -> bool,
+) -> Vec<Planned> {
     let tz = plan.station.timezone;
     plan_window(plan, clips, local_instant(tz, first, 0), local_instant(tz, last, 1440), state, holidays)
 }
@@ -324,10 +331,19 @@ fn yaml_station_the_late_notice_waits_for_each_village_morning() {
     let (_dir, plan) = yaml_station(&clips);
     let index = ClipIndex::new(&clips);
     // Tuesday 1 Dec 22:00 and Friday 4 Dec 22:00.
-    let got = plan_window(&plan, &index, cst(2026, 12, 1, 12, 0), cst(2026, 12, 5, 0, 0), &mut PlaylistState::new(), NO_HOLIDAYS);
+    let got = plan_window(
+        &plan,
+        &index,
+        cst(2026, 12, 1, 12, 0),
+        cst(2026, 12, 5, 0, 0),
+        &mut PlaylistState::new(),
+        NO_HOLIDAYS,
+    );
     let late: Vec<String> = got
         .iter()
-        .filter(|p| p.slot == "late-notice" && (p.firing == cst(2026, 12, 1, 22, 0) || p.firing == cst(2026, 12, 4, 22, 0)))
+        .filter(|p| {
+            p.slot == "late-notice" && (p.firing == cst(2026, 12, 1, 22, 0) || p.firing == cst(2026, 12, 4, 22, 0))
+        })
         .map(|p| format!("{} {} {} {}", local(&plan, p.at), p.village, title(p, &index), p.outcome.name()))
         .collect();
     assert_eq!(
@@ -384,7 +400,8 @@ fn yaml_station_holidays_skip_the_workday_rotation_and_keep_the_holiday_morning_
     // The late notice plays on holidays; on holiday mornings dongmen is quiet until 08:00, while
     // xicun (no holiday window given: the weekend one applies) wakes at 06:30.
     let deferred_to = |fired: DateTime<Utc>, village: &str| -> String {
-        let p = got.iter().find(|p| p.slot == "late-notice" && p.firing == fired && p.village.as_str() == village).unwrap();
+        let p =
+            got.iter().find(|p| p.slot == "late-notice" && p.firing == fired && p.village.as_str() == village).unwrap();
         local(&plan, p.at)
     };
     assert_eq!(deferred_to(cst(2026, 10, 1, 22, 0), "dongmen"), "10-02 08:00:00.000");

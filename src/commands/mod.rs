@@ -35,4 +35,10 @@ impl Paths {
     pub fn library(&self) -> Library {
         Library::new(self.layout.library(), self.state.join("staging"))
     }
+
+    /// The station's private scratch folder (`STATE/tmp`): scratch copies for checks. Emptied
+    /// when `serve` starts.
+    pub fn scratch(&self) -> PathBuf {
+        self.state.join("tmp")
+    }
 }

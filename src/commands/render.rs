@@ -138,7 +138,7 @@ fn play(
     let mut sinks = Vec::new();
     for o in &plan.profile.outputs {
         let mut spec = o.clone();
-        spec.kind = config::OutputKind::Wav { hourly: false };
+        spec.kind = config::OutputKind::Wav { hourly: false, budget: None };
         sinks.push(output::open(&spec, out_dir, RUN, from).map_err(std::io::Error::other)?);
     }
     let mut fates: HashMap<CueId, Fate> = HashMap::new();

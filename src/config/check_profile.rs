@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::check_station::At;
 use super::files::ProfileFile;
-use super::model::{ChannelRef, Output, OutputKind, Profile, SampleFormat};
+use super::model::{ChannelRef, MIB, Output, OutputKind, Profile, RecorderBudget, SampleFormat};
 use super::problem::Problems;
 use super::yaml::{self, Doc};
 use crate::domain::{GainDb, OutputName, ZoneId};
@@ -51,8 +51,8 @@ pub(super) fn profile(name: &str, file: &Path, text: &str, problems: &mut Proble
                 }
             },
             "wav" => match o.split.as_deref() {
-                None | Some("run") => Some(OutputKind::Wav { hourly: false }),
-                Some("hour") => Some(OutputKind::Wav { hourly: true }),
+                None | Some("run") => Some(OutputKind::Wav { hourly: false, budget: Some(budget_of(o)) }),
+                Some("hour") => Some(OutputKind::Wav { hourly: true, budget: Some(budget_of(o)) }),
                 Some(other) => {
                     problems.push(
                         at.at(yaml_path!["outputs", i, "split"], format!("split `{other}` is not `run` or `hour`")),
@@ -69,6 +69,20 @@ pub(super) fn profile(name: &str, file: &Path, text: &str, problems: &mut Proble
                 None
             }
         };
+        if o.kind != "wav" {
+            for (key, given) in [
+                ("split", o.split.is_some()),
+                ("budget_mb", o.budget_mb.is_some()),
+                ("keep_free_mb", o.keep_free_mb.is_some()),
+            ] {
+                if given {
+                    problems
+                        .push(at.at_key(yaml_path!["outputs", i, key], format!("`{key}:` only applies to kind `wav`")));
+                }
+            }
+        } else if o.budget_mb == Some(0) {
+            problems.push(at.at(yaml_path!["outputs", i, "budget_mb"], "a recorder needs a budget of at least 1 MiB"));
+        }
         if o.kind != "device" && o.device.is_some() {
             problems.push(at.at_key(yaml_path!["outputs", i, "device"], "`device:` only applies to kind `device`"));
         }
@@ -182,4 +196,13 @@ pub(super) fn profile(name: &str, file: &Path, text: &str, problems: &mut Proble
         zones,
         max_level_dbfs: f.max_level_dbfs,
     })
+}
+
+/// The recorder budget an output asks for (defaults where it says nothing).
+fn budget_of(o: &super::files::OutputFile) -> RecorderBudget {
+    let d = RecorderBudget::default();
+    RecorderBudget {
+        max_bytes: o.budget_mb.map_or(d.max_bytes, |m| m.max(1) * MIB),
+        keep_free_bytes: o.keep_free_mb.map_or(d.keep_free_bytes, |m| m * MIB),
+    }
 }

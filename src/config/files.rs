@@ -308,6 +308,12 @@ pub struct OutputFile {
     /// For `wav`: `run` (one file per run, default) or `hour` (a new file every hour).
     #[serde(default)]
     pub split: Option<String>,
+    /// For `wav`: the most disk all recordings of this output may use, in MiB (default 2048).
+    #[serde(default)]
+    pub budget_mb: Option<u64>,
+    /// For `wav`: pause recording while the disk has less than this free, in MiB (default 512).
+    #[serde(default)]
+    pub keep_free_mb: Option<u64>,
 }
 
 fn default_rate() -> u32 {

@@ -231,10 +231,32 @@ pub enum OutputKind {
     Wav {
         /// Start a new file every hour.
         hourly: bool,
+        /// How much disk the recordings may use; `None` for files that must stay whole (a render).
+        budget: Option<RecorderBudget>,
     },
     /// Discards everything (keeps time).
     Null,
 }
+
+/// How much disk a recorder may use (profile keys `budget_mb` and `keep_free_mb`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecorderBudget {
+    /// The recordings of this output, of every run, stay under this many bytes: the oldest parts
+    /// are deleted to make room.
+    pub max_bytes: u64,
+    /// Recording pauses while the disk has less free space than this (the station's log needs
+    /// it more than the recordings do), and resumes when there is room again.
+    pub keep_free_bytes: u64,
+}
+
+impl Default for RecorderBudget {
+    fn default() -> Self {
+        Self { max_bytes: 2048 * MIB, keep_free_bytes: 512 * MIB }
+    }
+}
+
+/// Bytes in a MiB.
+pub const MIB: u64 = 1024 * 1024;
 
 /// One output of a profile.
 #[derive(Debug, Clone)]

@@ -56,10 +56,44 @@ fn one() -> u32 {
     1
 }
 
+/// Most items a village's own playlist may have.
+pub const MAX_ITEMS: usize = 200;
+/// Most slots a village's own playlist may have (one every half hour of a day).
+pub const MAX_SLOTS: usize = 48;
+/// Most times a selection may repeat per slot.
+pub const MAX_REPEAT: u32 = 20;
+/// Longest gap between items, seconds.
+pub const MAX_GAP_S: f64 = 600.0;
+
 impl VillagePlaylist {
     /// True when there is nothing to write: no items and no slots (the file is then removed).
     pub fn is_empty(&self) -> bool {
         self.items.is_empty() && self.slots.is_empty()
+    }
+
+    /// The first limit the playlist passes, as a sentence; `None` when it is within every limit
+    /// ([`MAX_ITEMS`], [`MAX_SLOTS`], [`MAX_REPEAT`], [`MAX_GAP_S`], ids of at most 64 characters).
+    pub fn over_limits(&self) -> Option<String> {
+        if self.items.len() > MAX_ITEMS {
+            return Some(format!("A playlist has at most {MAX_ITEMS} items; this one has {}.", self.items.len()));
+        }
+        if self.slots.len() > MAX_SLOTS {
+            return Some(format!(
+                "A playlist has at most {MAX_SLOTS} times to play; this one has {}.",
+                self.slots.len()
+            ));
+        }
+        if self.repeat > MAX_REPEAT {
+            return Some(format!("A playlist repeats at most {MAX_REPEAT} times per slot, not {}.", self.repeat));
+        }
+        if !(0.0..=MAX_GAP_S).contains(&self.gap_s) {
+            return Some(format!("The gap between items is 0 to {MAX_GAP_S} seconds, not {}.", self.gap_s));
+        }
+        if let Some(long) = self.items.iter().find(|i| i.chars().count() > 64) {
+            let shown: String = long.chars().take(20).collect();
+            return Some(format!("An item is a message or clip id of at most 64 characters, not `{shown}…`."));
+        }
+        None
     }
 }
 
@@ -245,22 +279,20 @@ static SCRATCH_SEQ: AtomicU64 = AtomicU64::new(0);
 
 /// Checks the configuration as it would be with `schedules/<file_name>` replaced by `text` (or
 /// removed, when `text` is `None`), like `xiangyin check --profile <profile>`, without touching
-/// the content root. The outer error is a scratch folder that could not be made; the inner one
-/// is the problems found, named as in the real root.
+/// the content root. The copy is made in a private folder (random name, owner-only) created
+/// inside `scratch_in` and removed afterwards. The outer error is a scratch folder that could
+/// not be made; the inner one is the problems found, named as in the real root.
 pub fn check_replaced(
     layout: &Layout,
     file_name: &str,
     text: Option<&str>,
     profile: &str,
     catalog: &Catalog,
+    scratch_in: &Path,
 ) -> std::io::Result<Result<Plan, Problems>> {
     assert!(!file_name.contains(['/', '\\']), "a file name inside schedules/, not a path");
-    let seq = SCRATCH_SEQ.fetch_add(1, Ordering::Relaxed);
-    let root = std::env::temp_dir().join(format!("xiangyin-check-{}-{seq}", std::process::id()));
-    if root.exists() {
-        std::fs::remove_dir_all(&root)?;
-    }
-    std::fs::create_dir_all(&root)?;
+    std::fs::create_dir_all(scratch_in)?;
+    let root = tempfile::Builder::new().prefix("check-").tempdir_in(scratch_in)?.keep();
     let scratch = Scratch(root);
     let candidate = Layout::new(&scratch.0);
     std::fs::create_dir(candidate.schedules())?;

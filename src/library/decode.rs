@@ -40,6 +40,10 @@ pub struct Source {
 /// Frames a stream may fall short of its header before it counts as truncated (decoder priming and
 /// padding differ between encoders).
 const SHORTFALL_TOLERANCE: u64 = 4096;
+/// Sample rates a recording may have (telephone audio to studio masters).
+pub const RATES: std::ops::RangeInclusive<u32> = 4_000..=384_000;
+/// Channels a recording may have.
+pub const MAX_CHANNELS: u16 = 32;
 
 impl Source {
     /// Probes `path`. `extension` helps the probe (uploads keep their original name).
@@ -73,7 +77,20 @@ impl Source {
         let sample_rate = params
             .sample_rate
             .ok_or_else(|| Refusal::Corrupt { at_s: 0.0, detail: "the file does not say its sample rate".into() })?;
-        let channels = params.channels.as_ref().map_or(0, |c| c.count()) as u16;
+        if !RATES.contains(&sample_rate) {
+            return Err(Refusal::BadHeader(format!(
+                "it says the sample rate is {sample_rate} Hz, and recordings have {} to {} Hz",
+                RATES.start(),
+                RATES.end()
+            )));
+        }
+        let channels = params.channels.as_ref().map_or(0, |c| c.count());
+        if channels > usize::from(MAX_CHANNELS) {
+            return Err(Refusal::BadHeader(format!(
+                "it says the audio has {channels} channels, and the station takes at most {MAX_CHANNELS}"
+            )));
+        }
+        let channels = channels as u16;
         Ok(Self {
             format,
             decoder,

@@ -15,25 +15,19 @@
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 
 use super::sidecar::ZERO_MAX_PLAYS;
+pub use super::sidecar::{MAX_TITLE_CHARS, MAX_TRANSCRIPT_CHARS};
+use super::stage::{DELETED_PREFIX, UPLOAD_PREFIX, make_in_work_area, tidy_work_area, unique_name};
 use super::{ClipMeta, Library, SIDECAR};
 use crate::config::yaml;
 use crate::domain::{ClipId, MessageId, ReviewState};
 
 /// One read-change-write of a sidecar, or one removal, at a time in this process.
 static EDITS: Mutex<()> = Mutex::new(());
-/// Makes temporary and staging names unique within this process.
-static SEQ: AtomicU64 = AtomicU64::new(0);
-
-/// Prefix of staged uploads in the staging folder.
-const UPLOAD_PREFIX: &str = "upload-";
-/// Prefix of removed clip folders in the staging folder.
-const DELETED_PREFIX: &str = "deleted-";
 
 /// Changes to a clip's details. `None` leaves a field as it is; for the optional fields,
 /// `Some(None)` (or an empty text) clears it.
@@ -68,12 +62,18 @@ impl ClipEdit {
         let mut next = meta.clone();
         if let Some(title) = &self.title {
             let title = title.trim();
+            if title.chars().count() > MAX_TITLE_CHARS {
+                return Err(EditError::Invalid(format!("a title has at most {MAX_TITLE_CHARS} characters")));
+            }
             if title.is_empty() {
                 return Err(EditError::Invalid("the clip needs a title".into()));
             }
             next.title = title.to_owned();
         }
         if let Some(t) = &self.transcript {
+            if t.as_deref().is_some_and(|t| t.chars().count() > MAX_TRANSCRIPT_CHARS) {
+                return Err(EditError::Invalid(format!("a transcript has at most {MAX_TRANSCRIPT_CHARS} characters")));
+            }
             next.transcript = non_empty(t.as_deref()).map(str::to_owned);
         }
         if let Some(m) = &self.message {
@@ -106,14 +106,6 @@ fn non_empty(s: Option<&str>) -> Option<&str> {
 
 fn lock() -> std::sync::MutexGuard<'static, ()> {
     EDITS.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// `prefix<pid>-<nanos>-<seq><suffix>`: unique in this process, and its pid tells a later run
-/// whether it was left behind by a process that is gone.
-fn unique_name(prefix: &str, suffix: &str) -> String {
-    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
-    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
-    format!("{prefix}{}-{nanos}-{seq}{suffix}", std::process::id())
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
@@ -192,25 +184,25 @@ impl Library {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(e),
         }
-        clean_stale(self.staging());
-        fs::create_dir_all(self.staging())?;
-        let mut gone = self.staging().join(unique_name(DELETED_PREFIX, &format!("-{id}")));
+        self.clean_leftovers(false);
+        // Out of the library in one rename, within its own file system (the work area): a
+        // folder is made there and the clip renamed into it.
+        let parked = make_in_work_area(&self.work_dir(), &unique_name(DELETED_PREFIX, &format!("-{id}")))?;
+        let gone = parked.join(id.as_str());
         match fs::rename(&dir, &gone) {
             Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::CrossesDevices => {
-                // Staging is on another file system: hide the folder inside the library instead
-                // (the listing skips dot folders), then delete it from there.
-                gone = self.dir().join(unique_name(&format!(".{DELETED_PREFIX}"), &format!("-{id}")));
-                fs::rename(&dir, &gone)?;
+            Err(e) => {
+                let _ = fs::remove_dir(&parked);
+                tidy_work_area(&self.work_dir());
+                return if e.kind() == io::ErrorKind::NotFound { Ok(false) } else { Err(e) };
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-            Err(e) => return Err(e),
         }
         sync_dir(self.dir())?;
-        if let Err(e) = fs::remove_dir_all(&gone) {
+        if let Err(e) = fs::remove_dir_all(&parked) {
             // The clip has left the library; what remains is litter, cleaned up later.
-            tracing::warn!("removed clip {id}, but its old folder {} could not be deleted: {e}", gone.display());
+            tracing::warn!("removed clip {id}, but its old folder {} could not be deleted: {e}", parked.display());
         }
+        tidy_work_area(&self.work_dir());
         Ok(true)
     }
 
@@ -219,29 +211,9 @@ impl Library {
     /// process that is gone are cleaned up by later calls. The name has no extension, so
     /// [`Library::import`] takes the extension from the uploaded name only.
     pub fn upload_path(&self) -> io::Result<PathBuf> {
-        clean_stale(self.staging());
+        self.clean_leftovers(false);
         fs::create_dir_all(self.staging())?;
         Ok(self.staging().join(unique_name(UPLOAD_PREFIX, "")))
-    }
-}
-
-/// Removes staged uploads and removed clip folders left by processes that are gone.
-fn clean_stale(staging: &Path) {
-    let Ok(entries) = fs::read_dir(staging) else { return };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        let Some(rest) = name.strip_prefix(UPLOAD_PREFIX).or_else(|| name.strip_prefix(DELETED_PREFIX)) else {
-            continue;
-        };
-        let Some(pid) = rest.split('-').next().filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-        else {
-            continue;
-        };
-        if pid != std::process::id().to_string() && !Path::new("/proc").join(pid).exists() {
-            let path = entry.path();
-            let _ = if path.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
-        }
     }
 }
 
@@ -320,7 +292,7 @@ mod tests {
         assert!(lib.remove(&id()).unwrap());
         assert!(!lib.clip_dir(&id()).exists());
         assert!(lib.list().unwrap().0.is_empty());
-        assert_eq!(fs::read_dir(lib.staging()).unwrap().count(), 0);
+        assert!(!lib.work_dir().exists(), "the removed folder is deleted, not parked");
         assert!(!lib.remove(&id()).unwrap());
     }
 

@@ -3,7 +3,7 @@
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::mpsc;
 
 use chrono::{NaiveDate, Utc};
@@ -13,7 +13,10 @@ use super::decode::{Source, SourceInfo};
 use super::loudness::{Loudness, Meter};
 use super::refusal::Refusal;
 use super::resample::MonoResampler;
-use super::sidecar::{CanonicalInfo, ClipMeta, LoudnessInfo, OriginalInfo, ZERO_MAX_PLAYS};
+use super::sidecar::{
+    CanonicalInfo, ClipMeta, LoudnessInfo, MAX_TITLE_CHARS, MAX_TRANSCRIPT_CHARS, OriginalInfo, ZERO_MAX_PLAYS,
+};
+use super::stage::Stage;
 use super::{CANONICAL, CANONICAL_RATE, Library, SIDECAR};
 use crate::config::{Station, yaml};
 use crate::domain::{ClipId, ClipKind, Language, MessageId, ReviewState};
@@ -76,9 +79,8 @@ const CHUNK_FRAMES: usize = 16_384;
 
 pub(super) fn import(lib: &Library, req: &ImportRequest<'_>) -> Result<ImportOutcome, ImportError> {
     let tags = check_tags(req)?;
-    clean_stale_staging(lib.staging());
-    fs::create_dir_all(lib.staging())?;
-    let stage = Stage::new(lib.staging())?;
+    lib.clean_leftovers(false);
+    let stage = Stage::new(lib)?;
 
     // 1. Copy the upload into the stage, hashing on the way: what we decode is what we keep.
     let ext = extension(req.uploaded_name).or_else(|| extension(&req.path.to_string_lossy()));
@@ -130,7 +132,12 @@ pub(super) fn import(lib: &Library, req: &ImportRequest<'_>) -> Result<ImportOut
     };
     write_file_synced(&stage.path.join(SIDECAR), sidecar_text(&meta)?.as_bytes())?;
     sync_dir(&stage.path)?;
-    match stage.commit(lib, &id)? {
+    fs::create_dir_all(lib.dir())?;
+    let committed = stage.commit(&lib.clip_dir(&id))?;
+    if committed {
+        sync_dir(lib.dir())?;
+    }
+    match committed {
         true => Ok(ImportOutcome { meta, existing: false }),
         // Another import of the same bytes won the race.
         false => Ok(ImportOutcome { meta: lib.get(&id)?.unwrap_or(meta), existing: true }),
@@ -147,6 +154,12 @@ struct Tags {
 fn check_tags(req: &ImportRequest<'_>) -> Result<Tags, Refusal> {
     if req.title.trim().is_empty() {
         return Err(Refusal::BadMetadata("the clip needs a title".into()));
+    }
+    if req.title.trim().chars().count() > MAX_TITLE_CHARS {
+        return Err(Refusal::BadMetadata(format!("a title has at most {MAX_TITLE_CHARS} characters")));
+    }
+    if req.transcript.is_some_and(|t| t.chars().count() > MAX_TRANSCRIPT_CHARS) {
+        return Err(Refusal::BadMetadata(format!("a transcript has at most {MAX_TRANSCRIPT_CHARS} characters")));
     }
     let language = Language::new(req.language).map_err(|e| Refusal::BadMetadata(e.to_string()))?;
     if !req.station.allows(&language) {
@@ -348,79 +361,6 @@ pub(super) fn write_sidecar_atomically(clip_dir: &Path, meta: &ClipMeta) -> io::
     write_file_synced(&tmp, sidecar_text(meta)?.as_bytes())?;
     fs::rename(&tmp, clip_dir.join(SIDECAR))?;
     sync_dir(clip_dir)
-}
-
-/// A staging folder, removed on drop unless committed.
-struct Stage {
-    path: PathBuf,
-    committed: bool,
-}
-
-impl Stage {
-    fn new(staging: &Path) -> io::Result<Self> {
-        let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
-        let path = staging.join(format!("import-{}-{nanos}", std::process::id()));
-        fs::create_dir(&path)?;
-        Ok(Self { path, committed: false })
-    }
-
-    /// Moves the folder into the library as `id`. False when `id` appeared meanwhile.
-    fn commit(mut self, lib: &Library, id: &ClipId) -> io::Result<bool> {
-        fs::create_dir_all(lib.dir())?;
-        let target = lib.clip_dir(id);
-        if target.exists() {
-            return Ok(false);
-        }
-        match fs::rename(&self.path, &target) {
-            Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(18) => {
-                // EXDEV: the state directory is on another file system. Copy into a hidden folder
-                // inside the library (same file system), then rename that.
-                let hidden = lib
-                    .dir()
-                    .join(format!(".incoming-{}", self.path.file_name().and_then(|n| n.to_str()).unwrap_or("x")));
-                fs::create_dir_all(&hidden)?;
-                for entry in fs::read_dir(&self.path)? {
-                    let entry = entry?;
-                    let dst = hidden.join(entry.file_name());
-                    fs::copy(entry.path(), &dst)?;
-                    File::open(&dst)?.sync_all()?;
-                }
-                sync_dir(&hidden)?;
-                if let Err(e) = fs::rename(&hidden, &target) {
-                    let _ = fs::remove_dir_all(&hidden);
-                    return if target.exists() { Ok(false) } else { Err(e) };
-                }
-            }
-            Err(_) if target.exists() => return Ok(false),
-            Err(e) => return Err(e),
-        }
-        self.committed = true;
-        sync_dir(lib.dir())?;
-        Ok(true)
-    }
-}
-
-impl Drop for Stage {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = fs::remove_dir_all(&self.path);
-        }
-    }
-}
-
-/// Removes staging folders left by imports that were killed (their process is gone).
-fn clean_stale_staging(staging: &Path) {
-    let Ok(entries) = fs::read_dir(staging) else { return };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("import-")).and_then(|r| r.split('-').next()) else {
-            continue;
-        };
-        if !Path::new("/proc").join(pid).exists() {
-            let _ = fs::remove_dir_all(entry.path());
-        }
-    }
 }
 
 #[cfg(test)]

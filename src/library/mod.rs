@@ -8,15 +8,18 @@ mod decode;
 pub mod edit;
 mod ingest;
 pub mod loudness;
+pub mod queue;
 mod refusal;
 mod resample;
 mod sidecar;
+mod stage;
 
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use ingest::{ImportError, ImportOutcome, ImportRequest};
+pub use queue::{ImportQueue, QueuedImport};
 pub use refusal::Refusal;
 pub use sidecar::{CanonicalInfo, ClipMeta, LoudnessInfo, OriginalInfo};
 
@@ -82,8 +85,9 @@ pub struct Library {
 }
 
 impl Library {
-    /// The library in `dir`, staging imports in `staging` (under the state directory; best on the
-    /// same file system so the final rename is atomic, though other file systems work too).
+    /// The library in `dir`; uploads wait in `staging` (under the state directory) before they are
+    /// imported. Imports are built in the library's own work area (`dir/.staging`), so that
+    /// their final rename is atomic whatever file system the state directory is on.
     pub fn new(dir: impl Into<PathBuf>, staging: impl Into<PathBuf>) -> Self {
         Self { dir: dir.into(), staging: staging.into() }
     }

@@ -22,6 +22,10 @@ pub enum Refusal {
         "the audio is encoded as {0}, which the station cannot play; convert it to MP3, FLAC, WAV, Ogg Vorbis or AAC"
     )]
     UnsupportedCodec(String),
+    /// The header describes audio no recording has (a sample rate of 0 Hz or 4 GHz, no
+    /// channels…): refused before anything is allocated for it.
+    #[error("the file's header is wrong: {0}; the file is damaged or was made by a broken program — export it again")]
+    BadHeader(String),
     /// Breaks at some point.
     #[error("the file is damaged at {}: {detail}; export or copy it again", Clock(*at_s))]
     Corrupt {

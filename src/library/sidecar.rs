@@ -8,6 +8,12 @@ use crate::domain::{ClipId, ClipKind, GainDb, Language, MessageId, ReviewState};
 
 use super::loudness::Loudness;
 
+/// The longest title a clip may have, in characters.
+pub const MAX_TITLE_CHARS: usize = 200;
+/// The longest transcript a clip may have, in characters (a long notice read out is a few
+/// thousand).
+pub const MAX_TRANSCRIPT_CHARS: usize = 20_000;
+
 /// Everything the station knows about one clip.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -218,8 +218,8 @@ where
 {
     match &spec.kind {
         OutputKind::Device { id, period_frames } => Ok(Box::new(device::DeviceSink::open(spec, id, *period_frames)?)),
-        OutputKind::Wav { hourly } => {
-            Ok(Box::new(wav::WavSink::open(spec, &state_dir.join("recordings"), run, *hourly, start)?))
+        OutputKind::Wav { hourly, budget } => {
+            Ok(Box::new(wav::WavSink::open(spec, &state_dir.join("recordings"), run, *hourly, *budget, start)?))
         }
         OutputKind::Null => Ok(Box::new(NullSink::new(spec))),
     }

@@ -65,9 +65,10 @@ impl Feed {
         let status = Arc::new(Status::default());
         publish(&status, sink.as_ref());
         let st = status.clone();
-        let thread = std::thread::Builder::new()
-            .name(format!("write-{name}"))
-            .spawn(move || write_loop(sink, &rx, &free_tx, &st))?;
+        let thread = std::thread::Builder::new().name(format!("write-{name}")).spawn(move || {
+            crate::os::make_current_thread_urgent();
+            write_loop(sink, &rx, &free_tx, &st)
+        })?;
         Ok(Feed { name, tx: Some(tx), free, status, thread: Some(thread), full_since: None, dropped: 0 })
     }
 

@@ -177,9 +177,11 @@ pub fn start(
     let clock = Clock::starting_in(lead);
     let engine = Engine::new(profile, cfg);
     let thread_clock = clock.clone();
-    let thread = std::thread::Builder::new()
-        .name("playout".into())
-        .spawn(move || run(engine, feeds, &thread_clock, lead, &rx, &ev_tx))?;
+    let thread = std::thread::Builder::new().name("playout".into()).spawn(move || {
+        let got = crate::os::make_current_thread_urgent();
+        tracing::debug!("playout thread priority: {got}");
+        run(engine, feeds, &thread_clock, lead, &rx, &ev_tx)
+    })?;
     Ok(Running { handle: Playout { tx, clock }, events, thread })
 }
 
@@ -295,7 +297,7 @@ fn follow_step(engine: &mut Engine, clock: &Clock, by: chrono::Duration, ev: &Se
     tracing::warn!(
         step_ms = by.num_milliseconds(),
         moved,
-        "the wall clock was stepped by {:+.3} s; playout follows it (cues waiting: {moved}, each is heard when the \
+        "the wall clock was stepped by {:+.1} s; playout follows it (cues waiting: {moved}, each is heard when the \
          wall clock reaches its instant)",
         by.num_milliseconds() as f64 / 1000.0
     );

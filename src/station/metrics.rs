@@ -63,7 +63,8 @@ impl Metrics {
             let _ = writeln!(s, "# TYPE xiangyin_state_disk_size_bytes gauge");
             let _ = writeln!(s, "xiangyin_state_disk_size_bytes {total}");
         }
-        let _ = writeln!(s, "# HELP xiangyin_asrun_held_writes As-run writes kept in memory until the disk takes them.");
+        let _ =
+            writeln!(s, "# HELP xiangyin_asrun_held_writes As-run writes kept in memory until the disk takes them.");
         let _ = writeln!(s, "# TYPE xiangyin_asrun_held_writes gauge");
         let _ = writeln!(s, "xiangyin_asrun_held_writes {}", self.asrun_held);
         let _ = writeln!(s, "# HELP xiangyin_clock_steps_total Wall-clock steps the playout followed.");

@@ -49,7 +49,7 @@ pub use metrics::Metrics;
 pub use status::VillageStatus;
 
 use crate::config::Plan;
-use crate::domain::{ClipId, Cue, CueId, GainDb, VillageId, ZoneId};
+use crate::domain::{ClipId, Cue, CueId, GainDb, ZoneId};
 use crate::engine::{CueCommand, EventKind};
 use crate::library::{ClipMeta, Library};
 use crate::playout::PlayoutEvent;
@@ -64,7 +64,8 @@ pub const HAND_AHEAD: Duration = Duration::from_secs(5);
 /// How far ahead of its instant a cue's audio is read from the library (so that no file is
 /// opened when it is due, and a recording that cannot be read is reported in time).
 pub const PRELOAD_AHEAD: Duration = Duration::from_secs(10);
-/// Free space on the state disk below which health warns (and recorders stop recording).
+/// Free space on the state disk below which health warns, unless the daemon says otherwise
+/// ([`Station::set_disk_warning`]).
 pub const DISK_LOW_BYTES: u64 = 512 * 1024 * 1024;
 /// Free space below which the state disk counts as full.
 pub const DISK_FULL_BYTES: u64 = 8 * 1024 * 1024;
@@ -141,6 +142,7 @@ pub struct Station<A: Air> {
     degraded: BTreeMap<String, String>,
     metrics: Metrics,
     health: Health,
+    disk_low: u64,
     /// Manual cues handed over and not started yet.
     manual: HashMap<CueId, Cue>,
     /// Broadcasts by id: the cue on each zone.
@@ -179,6 +181,7 @@ impl<A: Air> Station<A> {
             degraded: BTreeMap::new(),
             metrics,
             health: Health::default(),
+            disk_low: DISK_LOW_BYTES,
             manual: HashMap::new(),
             broadcasts: HashMap::new(),
             broadcast_seq: 0,
@@ -216,9 +219,15 @@ impl<A: Air> Station<A> {
         }
     }
 
+    /// Health warns when the state disk has less than `bytes` free.
+    pub fn set_disk_warning(&mut self, bytes: u64) {
+        self.disk_low = bytes;
+    }
+
     /// Records what the daemon measured of the state disk: `free` of `total` bytes. Below
-    /// [`DISK_FULL_BYTES`] health says the disk is full, below [`DISK_LOW_BYTES`] that it is
-    /// nearly full; both clear when space returns.
+    /// [`DISK_FULL_BYTES`] health says the disk is full, below the warning level
+    /// ([`DISK_LOW_BYTES`] unless set otherwise) that it is nearly full; both clear when space
+    /// returns.
     pub fn observe_disk(&mut self, free: u64, total: u64, now: DateTime<Utc>) {
         self.metrics.disk = Some((free, total));
         let mb = |b: u64| b / (1024 * 1024);
@@ -236,7 +245,7 @@ impl<A: Air> Station<A> {
         } else {
             self.health.clear(&Concern::DiskFull);
         }
-        if free < DISK_LOW_BYTES && !self.health.has(&Concern::DiskFull) {
+        if free < self.disk_low && !self.health.has(&Concern::DiskFull) {
             self.health.raise(
                 Concern::DiskLow,
                 now,
@@ -301,6 +310,33 @@ impl<A: Air> Station<A> {
         Ok(r)
     }
 
+    /// At a clean stop, after the playout has stopped: writes what the journal still holds (as
+    /// far as the disk allows) and logs the cues still on air `stopped`. Returns how many writes
+    /// could not be saved (lost with the process).
+    pub fn finish(&mut self, now: DateTime<Utc>) -> usize {
+        self.journal.flush(now);
+        let on_air: Vec<CueId> = self.on_air.keys().copied().collect();
+        for id in on_air {
+            self.journal.write(Write::Ended { id, at: now, outcome: AsRunOutcome::Stopped }, now);
+        }
+        // Rows the database knows as on air that this run never saw start (none, normally).
+        if let Ok(rows) = self.journal.store().unfinished(now + chrono::Duration::days(3650)) {
+            for row in rows.into_iter().filter(|r| r.started.is_some()) {
+                self.journal.write(Write::Ended { id: row.cue, at: now, outcome: AsRunOutcome::Stopped }, now);
+            }
+        }
+        if self.dirty {
+            let state = self.state_json();
+            self.journal.write(Write::State(state), now);
+        }
+        self.journal.flush(now);
+        let lost = self.journal.held();
+        if lost > 0 {
+            tracing::error!("!!! stopping with {lost} as-run writes the disk could not take; they are lost");
+        }
+        lost
+    }
+
     /// Plans what is due for planning, logs it, and hands the engine every cue starting before
     /// `now + HAND_AHEAD`. Call it about once a second.
     ///
@@ -347,7 +383,10 @@ impl<A: Air> Station<A> {
                         f.since.format("%H:%M:%S"),
                         f.error
                     ),
-                    format!("播出记录自 {} 起无法写入磁盘；{held} 条暂存内存，磁盘恢复后补写", f.since.format("%H:%M:%S")),
+                    format!(
+                        "播出记录自 {} 起无法写入磁盘；{held} 条暂存内存，磁盘恢复后补写",
+                        f.since.format("%H:%M:%S")
+                    ),
                 );
                 self.health.raise(Concern::AsRunBacklog, now, en, zh);
                 if f.disk_full {
@@ -404,15 +443,15 @@ impl<A: Air> Station<A> {
     /// until the cue is handed over.
     fn preload(&mut self, now: DateTime<Utc>) {
         let until = now + chrono::Duration::from_std(PRELOAD_AHEAD).unwrap_or_default();
-        let due: Vec<(CueId, ClipId, Option<ClipId>, DateTime<Utc>, VillageId)> = self
+        let due: Vec<Cue> = self
             .saved
             .pending
             .iter()
             .take_while(|p| p.cue.at < until)
             .filter(|p| !self.handed.contains(&p.cue.id))
-            .map(|p| (p.cue.id, p.cue.clip.clone(), p.cue.chime.clone(), p.cue.at, p.cue.village.clone()))
+            .map(|p| p.cue.clone())
             .collect();
-        for (id, clip, chime, at, village) in due {
+        for Cue { id, clip, chime, at, village, .. } in due {
             let read = self.audio(&clip).and_then(|_| chime.as_ref().map_or(Ok(()), |c| self.audio(c).map(|_| ())));
             match read {
                 Ok(()) => {
@@ -550,9 +589,15 @@ impl<A: Air> Station<A> {
                     self.broadcast_cue_done(id);
                     self.prune_audio();
                     let (outcome, counted) = match self.on_air.remove(&id) {
-                        Some(OnAir { failed: Some(_), cue, .. }) => (AsRunOutcome::FailedOutput, Some((cue.village, AsRunOutcome::FailedOutput))),
-                        Some(OnAir { resumed: true, cue, .. }) => (AsRunOutcome::Resumed, Some((cue.village, AsRunOutcome::Resumed))),
-                        Some(OnAir { late: true, cue, .. }) => (AsRunOutcome::Played, Some((cue.village, AsRunOutcome::Late))),
+                        Some(OnAir { failed: Some(_), cue, .. }) => {
+                            (AsRunOutcome::FailedOutput, Some((cue.village, AsRunOutcome::FailedOutput)))
+                        }
+                        Some(OnAir { resumed: true, cue, .. }) => {
+                            (AsRunOutcome::Resumed, Some((cue.village, AsRunOutcome::Resumed)))
+                        }
+                        Some(OnAir { late: true, cue, .. }) => {
+                            (AsRunOutcome::Played, Some((cue.village, AsRunOutcome::Late)))
+                        }
                         Some(OnAir { cue, .. }) => (AsRunOutcome::Played, Some((cue.village, AsRunOutcome::Played))),
                         None => (AsRunOutcome::Played, None),
                     };
@@ -608,17 +653,26 @@ impl<A: Air> Station<A> {
                         self.outcome(id, AsRunOutcome::FailedOutput, Some(&detail), now);
                     }
                 }
-                self.health.raise(
-                    Concern::Output(output.clone()),
-                    now,
-                    format!("output `{output}` is not playing: {reason}"),
-                    format!("输出 `{output}` 没有在播：{reason}"),
-                );
+                let (concern, en, zh) = if self.is_recorder(&output) {
+                    (
+                        Concern::Recorder(output.clone()),
+                        format!("recorder `{output}` is not recording (playing goes on): {reason}"),
+                        format!("录音 `{output}` 暂停了（播出不受影响）：{reason}"),
+                    )
+                } else {
+                    (
+                        Concern::Output(output.clone()),
+                        format!("output `{output}` is not playing: {reason}"),
+                        format!("输出 `{output}` 没有在播：{reason}"),
+                    )
+                };
+                self.health.raise(concern, now, en, zh);
             }
             PlayoutEvent::OutputRecovered { output } => {
                 tracing::info!(output, "output plays again");
                 self.metrics.outputs.insert(output.clone(), true);
                 self.degraded.remove(&output);
+                self.health.clear(&Concern::Recorder(output.clone()));
                 self.health.clear(&Concern::Output(output));
             }
             PlayoutEvent::Underruns { output, total } => {
@@ -639,7 +693,10 @@ impl<A: Air> Station<A> {
                          the log records when each really played",
                         at.format("%H:%M:%S")
                     ),
-                    format!("系统时钟在 {} 跳变了 {secs:+.1} 秒：前后的节目可能提前或推迟，播出记录按实际时间记", at.format("%H:%M:%S")),
+                    format!(
+                        "系统时钟在 {} 跳变了 {secs:+.1} 秒：前后的节目可能提前或推迟，播出记录按实际时间记",
+                        at.format("%H:%M:%S")
+                    ),
                 );
             }
         }
@@ -663,6 +720,15 @@ impl<A: Air> Station<A> {
             self.outcome(id, AsRunOutcome::FailedOutput, Some(detail), at);
         }
         self.on_air.insert(id, OnAir { cue: p.cue, resumed: false, failed, late: late.is_some() });
+    }
+
+    /// True when `output` is a WAV recorder of the profile.
+    fn is_recorder(&self, output: &str) -> bool {
+        self.plan
+            .profile
+            .outputs
+            .iter()
+            .any(|o| o.name.as_str() == output && matches!(o.kind, crate::config::OutputKind::Wav { .. }))
     }
 
     /// The zones an output feeds.

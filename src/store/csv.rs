@@ -41,11 +41,26 @@ pub fn write_csv(rows: &[AsRunRow], out: &mut dyn Write) -> std::io::Result<()> 
     Ok(())
 }
 
-/// One field, quoted when RFC 4180 requires it.
+/// One field, quoted when RFC 4180 requires it. A field a spreadsheet would take for a formula
+/// (starting with `=`, `+`, `-`, `@`, a tab or a carriage return — a slot name in a hand-written
+/// file can) gets a leading `'`, so it is shown as the text it is and never run.
 pub(super) fn field(s: &str) -> Cow<'_, str> {
-    if s.contains([',', '"', '\n', '\r']) {
-        Cow::Owned(format!("\"{}\"", s.replace('"', "\"\"")))
-    } else {
-        Cow::Borrowed(s)
+    let s: Cow<'_, str> =
+        if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { Cow::Owned(format!("'{s}")) } else { Cow::Borrowed(s) };
+    if s.contains([',', '"', '\n', '\r']) { Cow::Owned(format!("\"{}\"", s.replace('"', "\"\""))) } else { s }
+}
+
+#[cfg(test)]
+mod csv_tests {
+    use super::field;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_are_text() {
+        assert_eq!(field("=HYPERLINK(\"http://x\")"), "\"'=HYPERLINK(\"\"http://x\"\")\"");
+        assert_eq!(field("+1"), "'+1");
+        assert_eq!(field("-2+3"), "'-2+3");
+        assert_eq!(field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(field("morning-notices"), "morning-notices");
+        assert_eq!(field("a,b"), "\"a,b\"");
     }
 }

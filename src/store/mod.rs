@@ -42,9 +42,10 @@ pub use error::StoreError;
 pub use outcome::AsRunOutcome;
 pub use schema::SCHEMA_VERSION;
 pub use users::{
-    ApiToken, AuditEntry, MAX_PASSWORD_CHARS, MAX_TOKEN_LABEL_CHARS, MAX_USER_NAME_CHARS, MIN_PASSWORD_CHARS, User,
-    check_password, check_user_name,
+    ApiToken, AuditEntry, MAX_PASSWORD_CHARS, MAX_TOKEN_LABEL_CHARS, MAX_USER_NAME_CHARS, MIN_PASSWORD_CHARS,
+    PasswordRecord, User, check_password, check_user_name,
 };
+pub(crate) use users::{random_token, token_hash};
 
 /// Name of the database file inside the state directory.
 pub const FILE_NAME: &str = "station.db";

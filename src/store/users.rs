@@ -217,22 +217,25 @@ impl Store {
 
     /// The user, when `password` is theirs and they are not disabled; `Ok(None)` otherwise, for an
     /// unknown name too, after about the same work (a dummy hash is checked), so the answer and its
-    /// timing do not tell which names exist.
+    /// timing do not tell which names exist. Hashing takes tens of milliseconds: a server
+    /// reads the record with [`Store::password_record`] and checks it with [`PasswordRecord::check`]
+    /// off its async threads and without holding the connection.
     pub fn verify_password(&self, name: &str, password: &str) -> Result<Option<User>, StoreError> {
+        self.password_record(name)?.check(password)
+    }
+
+    /// What [`PasswordRecord::check`] needs to check a password for `name` (a dummy record for
+    /// an unknown name).
+    pub fn password_record(&self, name: &str) -> Result<PasswordRecord, StoreError> {
         let found: Option<(RawUser, String)> = self
             .conn
             .prepare_cached("SELECT name, role, created, disabled, hash FROM users WHERE name = ?1")
             .and_then(|mut s| s.query_row([name], |r| Ok((RawUser::read(r)?, r.get(4)?))).optional())
             .map_err(|e| self.err("verify_password", e))?;
-        let Some((raw, hash)) = found else {
-            let _ = Argon2::default().verify_password(password.as_bytes(), dummy_hash()?);
-            return Ok(None);
-        };
-        match Argon2::default().verify_password(password.as_bytes(), hash.as_str()) {
-            Ok(()) => Ok(Some(raw.into_user(self)?).filter(|u| !u.disabled)),
-            Err(password_hash::Error::PasswordInvalid) => Ok(None),
-            Err(e) => Err(bad_row(self, format!("user `{name}`: the stored password hash is unreadable: {e}"))),
-        }
+        Ok(match found {
+            Some((raw, hash)) => PasswordRecord { user: Some(raw.into_user(self)?), hash, name: name.to_owned() },
+            None => PasswordRecord { user: None, hash: dummy_hash()?.to_owned(), name: name.to_owned() },
+        })
     }
 
     /// Starts a browser session for `user`, valid for `ttl`: returns `(token, csrf)`. The token is
@@ -408,9 +411,20 @@ impl Store {
     /// Appends to the audit trail: who (`None` for the station itself or its command line), what
     /// (a short kebab-case verb such as `user-add`), and free-text detail.
     pub fn audit(&self, user: Option<&str>, action: &str, detail: Option<&str>) -> Result<(), StoreError> {
+        self.audit_at(Utc::now(), user, action, detail)
+    }
+
+    /// [`Store::audit`] for something that happened at `at` (an entry that waited for the disk).
+    pub fn audit_at(
+        &self,
+        at: DateTime<Utc>,
+        user: Option<&str>,
+        action: &str,
+        detail: Option<&str>,
+    ) -> Result<(), StoreError> {
         self.conn
             .prepare_cached("INSERT INTO audit (at, user, action, detail) VALUES (?1, ?2, ?3, ?4)")
-            .and_then(|mut s| s.execute(params![stamp(Utc::now()), user, action, detail]))
+            .and_then(|mut s| s.execute(params![stamp(at), user, action, detail]))
             .map(drop)
             .map_err(|e| self.err("audit", e))
     }
@@ -523,6 +537,31 @@ fn hash_password(password: &str) -> Result<String, StoreError> {
 
 /// The hash an unknown user's login attempt is checked against: made once per process with the
 /// same parameters as real ones, so that checking it costs the same.
+/// A user's stored password hash, read to be checked away from the database connection.
+#[derive(Debug, Clone)]
+pub struct PasswordRecord {
+    user: Option<User>,
+    hash: String,
+    name: String,
+}
+
+impl PasswordRecord {
+    /// The user, when `password` is theirs and they are not disabled (see
+    /// [`Store::verify_password`]). Costs one argon2 verification whatever the answer.
+    pub fn check(&self, password: &str) -> Result<Option<User>, StoreError> {
+        let verdict = Argon2::default().verify_password(password.as_bytes(), self.hash.as_str());
+        match (&self.user, verdict) {
+            (None, _) => Ok(None),
+            (Some(u), Ok(())) => Ok(Some(u.clone()).filter(|u| !u.disabled)),
+            (Some(_), Err(password_hash::Error::PasswordInvalid)) => Ok(None),
+            (Some(_), Err(e)) => Err(StoreError::Crypto {
+                what: "checking a password",
+                detail: format!("user `{}`: the stored password hash is unreadable: {e}", self.name),
+            }),
+        }
+    }
+}
+
 fn dummy_hash() -> Result<&'static str, StoreError> {
     static DUMMY: OnceLock<String> = OnceLock::new();
     if let Some(h) = DUMMY.get() {
@@ -534,7 +573,7 @@ fn dummy_hash() -> Result<&'static str, StoreError> {
 
 /// 32 bytes from the operating system's random number generator (through getrandom, which
 /// password-hash uses for salts), as 64 lower-case hex digits.
-fn random_token() -> Result<String, StoreError> {
+pub(crate) fn random_token() -> Result<String, StoreError> {
     let mut bytes = [0u8; 32];
     for half in bytes.chunks_mut(16) {
         let salt = password_hash::try_generate_salt()
@@ -545,7 +584,7 @@ fn random_token() -> Result<String, StoreError> {
 }
 
 /// What is stored for a token: its SHA-256, in lower-case hex.
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }
 

@@ -20,6 +20,8 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 
+use super::error::ApiJson;
+use super::server::Peer;
 use super::{ApiError, ApiResult, AppState};
 use crate::domain::{Action, Role};
 use crate::store::User;
@@ -101,10 +103,17 @@ pub fn identify(parts: &Parts, state: &AppState) -> ApiResult<Option<Caller>> {
             None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "This API token is not valid (revoked or mistyped).")),
         };
     }
-    if let Some(token) = cookie(&parts.headers, COOKIE)
-        && let Some((user, csrf)) = db.session(token)?
-    {
-        return Ok(Some(Caller { user, via: Via::Session { csrf } }));
+    if let Some(token) = cookie(&parts.headers, COOKIE) {
+        // A database that cannot be read (a full disk can do that) still lets in-memory
+        // sessions in.
+        let stored = match db.session(token) {
+            Ok(s) => s,
+            Err(e) if e.is_transient() => None,
+            Err(e) => return Err(e.into()),
+        };
+        if let Some((user, csrf)) = stored.or_else(|| state.memory().session(token)) {
+            return Ok(Some(Caller { user, via: Via::Session { csrf } }));
+        }
     }
     Ok(None)
 }
@@ -162,22 +171,48 @@ fn session_cookie(token: &str, max_age: u64) -> HeaderValue {
         .expect("token is ascii")
 }
 
+/// Starts a session for `user` (in memory when the disk cannot take it) and answers with its cookie.
 fn logged_in(state: &AppState, user: &User) -> ApiResult<Response> {
-    let (token, csrf) = state.db().create_session(&user.name, SESSION_TTL)?;
+    let stored = state.db().create_session(&user.name, SESSION_TTL);
+    let (token, csrf) = match stored {
+        Ok(s) => s,
+        Err(e) if e.is_transient() => {
+            tracing::error!("a session cannot be saved ({e}); `{}` is logged in until the daemon restarts", user.name);
+            state.memory().start_session(user, SESSION_TTL)?
+        }
+        Err(e) => return Err(e.into()),
+    };
     let body = SessionInfo { name: user.name.clone(), role: user.role, csrf: Some(csrf) };
     let mut res = Json(body).into_response();
     res.headers_mut().insert(header::SET_COOKIE, session_cookie(&token, SESSION_TTL.as_secs()));
     Ok(res)
 }
 
-async fn login(State(state): State<AppState>, Json(req): Json<Login>) -> ApiResult<Response> {
-    let user = state.db().verify_password(req.name.trim(), &req.password)?;
+/// `POST /api/session`: checks the password off the async threads and without holding the
+/// database, one of a few at a time, behind the back-off of [`super::throttle`].
+async fn login(State(state): State<AppState>, peer: Peer, ApiJson(req): ApiJson<Login>) -> ApiResult<Response> {
+    let name = req.name.trim().to_owned();
+    let addr = peer.0.map(|a| a.ip());
+    if let Some(wait) = state.throttle().wait(&name, addr, std::time::Instant::now()) {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        return Err(ApiError::too_many(wait, format!("Too many wrong passwords: wait {secs} s before trying again.")));
+    }
+    let record = state.db().password_record(&name)?;
+    let user = {
+        let _turn = state.hashing().acquire().await.map_err(ApiError::internal)?;
+        let password = req.password;
+        tokio::task::spawn_blocking(move || record.check(&password)).await.map_err(ApiError::internal)??
+    };
     match user {
         Some(u) if !u.disabled => {
-            state.db().audit(Some(&u.name), "login", None)?;
+            state.throttle().succeeded(&name, addr);
+            state.audit(Some(&u.name), "login", None);
             logged_in(&state, &u)
         }
-        _ => Err(ApiError::new(StatusCode::UNAUTHORIZED, "Wrong name or password.")),
+        _ => {
+            state.throttle().failed(&name, addr, std::time::Instant::now());
+            Err(ApiError::new(StatusCode::UNAUTHORIZED, "Wrong name or password."))
+        }
     }
 }
 
@@ -187,7 +222,11 @@ async fn me(caller: Caller) -> Json<SessionInfo> {
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap, _caller: Caller) -> ApiResult<Response> {
     if let Some(token) = cookie(&headers, COOKIE) {
-        state.db().end_session(token)?;
+        state.memory().end_session(token);
+        if let Err(e) = state.db().end_session(token) {
+            // The cookie is cleared either way; a session row left behind expires by itself.
+            tracing::warn!("logout: the session could not be removed from the database: {e}");
+        }
     }
     let mut res = StatusCode::NO_CONTENT.into_response();
     res.headers_mut().insert(header::SET_COOKIE, session_cookie("", 0));
@@ -202,7 +241,7 @@ struct Setup {
 }
 
 /// Creates the first admin with the one-time setup token `serve` printed, and logs them in.
-async fn setup(State(state): State<AppState>, Json(req): Json<Setup>) -> ApiResult<Response> {
+async fn setup(State(state): State<AppState>, ApiJson(req): ApiJson<Setup>) -> ApiResult<Response> {
     if state.db().user_count()? > 0 {
         return Err(ApiError::conflict("The station already has users; log in instead."));
     }
@@ -218,7 +257,7 @@ async fn setup(State(state): State<AppState>, Json(req): Json<Setup>) -> ApiResu
         .db()
         .add_user(req.name.trim(), Role::Admin, &req.password)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    state.db().audit(Some(req.name.trim()), "setup", Some("first admin"))?;
+    state.audit(Some(req.name.trim()), "setup", Some("first admin"));
     let user = state.db().user(req.name.trim())?.ok_or_else(|| ApiError::internal("the new admin vanished"))?;
     logged_in(&state, &user)
 }

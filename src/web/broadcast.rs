@@ -3,13 +3,14 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use super::error::{ApiJson, ApiQuery};
 use super::{ApiError, ApiResult, AppState, Caller};
 use crate::config::ItemRef;
 use crate::domain::{Action, ClipId, MessageId, Priority, VillageId};
@@ -40,7 +41,7 @@ fn manual() -> String {
     "manual".into()
 }
 
-async fn start(State(st): State<AppState>, caller: Caller, Json(req): Json<Request>) -> ApiResult<Response> {
+async fn start(State(st): State<AppState>, caller: Caller, ApiJson(req): ApiJson<Request>) -> ApiResult<Response> {
     caller.require(Action::Broadcast)?;
     let item = match (req.message.as_deref().filter(|s| !s.is_empty()), req.clip.as_deref().filter(|s| !s.is_empty())) {
         (Some(m), None) => {
@@ -60,11 +61,11 @@ async fn start(State(st): State<AppState>, caller: Caller, Json(req): Json<Reque
     match result {
         Ok(b) => {
             let villages: Vec<&str> = b.cues.iter().map(|c| c.village.as_str()).collect();
-            st.db().audit(
+            st.audit(
                 Some(caller.name()),
                 "broadcast",
                 Some(&format!("{} {} {item} → {}", b.id, priority.name(), villages.join(","))),
-            )?;
+            );
             Ok((StatusCode::CREATED, Json(b)).into_response())
         }
         Err(BroadcastError::Audio(clip, e)) => Err(ApiError::internal(format!("clip {clip}: {e}"))),
@@ -77,7 +78,7 @@ async fn stop(State(st): State<AppState>, caller: Caller, Path(id): Path<String>
     if !st.station().stop_broadcast(&id) {
         return Err(ApiError::not_found(format!("broadcast `{id}` playing now")));
     }
-    st.db().audit(Some(caller.name()), "stop-broadcast", Some(&id))?;
+    st.audit(Some(caller.name()), "stop-broadcast", Some(&id));
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -128,7 +129,7 @@ impl From<AsRunRow> for LogRow {
 }
 
 /// The as-run log, newest filters applied, oldest first; `format=csv` for a spreadsheet.
-async fn log(State(st): State<AppState>, _caller: Caller, Query(q): Query<LogQuery>) -> ApiResult<Response> {
+async fn log(State(st): State<AppState>, _caller: Caller, ApiQuery(q): ApiQuery<LogQuery>) -> ApiResult<Response> {
     let village = match q.village.as_deref().filter(|v| !v.is_empty()) {
         Some(v) => Some(VillageId::new(v).map_err(|e| ApiError::bad_request(format!("`{v}`: {e}")))?),
         None => None,

@@ -27,7 +27,7 @@ use std::path::{Path as FsPath, PathBuf};
 use axum::body::Body;
 use axum::extract::multipart::{Field, MultipartError};
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -38,6 +38,7 @@ use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 use tower_http::services::ServeFile;
 
+use super::error::{ApiQuery, json_rejection};
 use super::{ApiError, ApiResult, AppState, Caller};
 use crate::config::{ItemRef, Plan};
 use crate::domain::{Action, ClipId, ClipKind, MessageId, ReviewState};
@@ -58,6 +59,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/clips/{id}/original", get(original))
         .route("/api/clips/{id}/audio", get(audio))
         .route("/api/clips/{id}/review", post(review))
+        .route("/api/imports", get(imports))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -72,7 +74,11 @@ struct ListQuery {
 }
 
 /// `GET /api/clips`: every clip, sorted by title, filtered.
-async fn list(State(st): State<AppState>, _caller: Caller, Query(q): Query<ListQuery>) -> ApiResult<Json<Vec<Value>>> {
+async fn list(
+    State(st): State<AppState>,
+    _caller: Caller,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Vec<Value>>> {
     let given = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
     let kind =
         given(&q.kind).map(|k| k.parse::<ClipKind>().map_err(|e| ApiError::bad_request(sentence(&e)))).transpose()?;
@@ -127,8 +133,28 @@ async fn original(
     }
     let mut res =
         serve(st.library().clip_dir(&id).join(file), req, || format!("original file kept for clip {id}")).await?;
-    res.headers_mut().insert(header::CONTENT_DISPOSITION, attachment(&meta.original.uploaded_name));
+    // Whatever the file was called when it was uploaded (page.html, x.svg), it is served as the
+    // audio it was accepted as, or as plain bytes, never as something a browser would run.
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(audio_type_of(file)));
+    h.insert(header::CONTENT_DISPOSITION, attachment(&meta.original.uploaded_name));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox"));
     Ok(res)
+}
+
+/// The media type of an original by its extension: an audio type for the formats the library
+/// imports, `application/octet-stream` for anything else.
+fn audio_type_of(file: &str) -> &'static str {
+    let ext = FsPath::new(file).extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    match ext.as_str() {
+        "wav" | "wave" => "audio/wav",
+        "mp3" => "audio/mpeg",
+        "flac" => "audio/flac",
+        "ogg" | "oga" => "audio/ogg",
+        "opus" => "audio/opus",
+        "m4a" | "mp4" | "aac" => "audio/mp4",
+        _ => "application/octet-stream",
+    }
 }
 
 /// `GET /api/clips/{id}/audio`: the canonical WAV, with Range support.
@@ -300,7 +326,7 @@ async fn upload(State(st): State<AppState>, caller: Caller, Upload(mut parts): U
     let uploader = format!("web:{}", caller.name());
 
     let (state, who, name) = (st.clone(), caller.clone(), uploaded.clone());
-    let result = tokio::task::spawn_blocking(move || {
+    let queued = st.imports().submit(&uploaded, caller.name(), move || {
         // Moved here so the staged upload is removed when the import is over, whatever happened.
         let staged = staged;
         let req = ImportRequest {
@@ -322,18 +348,23 @@ async fn upload(State(st): State<AppState>, caller: Caller, Upload(mut parts): U
         });
         // Recorded here, not after the await, so a client that hangs up mid-import cannot leave
         // a clip in the library that the audit trail and the running station do not know of.
-        if let Ok(done) = &result
-            && !done.existing
-        {
-            let m = &done.meta;
-            let detail = format!("{} {} ({name}, {bytes} bytes, {})", m.id, m.title, m.language);
-            audit(&state, &who, "clip-upload", &detail);
-            refresh_index(&state);
+        match &result {
+            Ok(done) => {
+                if !done.existing {
+                    let m = &done.meta;
+                    let detail = format!("{} {} ({name}, {bytes} bytes, {})", m.id, m.title, m.language);
+                    audit(&state, &who, "clip-upload", &detail);
+                    refresh_index(&state);
+                }
+                state.import_ended(None);
+            }
+            Err(ImportError::Io(e)) => state.import_ended(Some(&e.to_string())),
+            Err(ImportError::Refused(_)) => state.import_ended(None),
         }
         result
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("the import task failed: {e}")))?;
+    });
+    let waiting = queued.map_err(|e| ApiError::too_many(std::time::Duration::from_secs(60), sentence(&e)))?;
+    let result = waiting.await.map_err(|e| ApiError::internal(format!("the import task failed: {e}")))?;
 
     match result {
         Ok(done) if done.existing => Ok((StatusCode::OK, Json(view(&st, &done.meta, true))).into_response()),
@@ -342,8 +373,19 @@ async fn upload(State(st): State<AppState>, caller: Caller, Upload(mut parts): U
             tracing::info!(user = caller.name(), "upload of {uploaded} refused: {r}");
             Err(ApiError::new(refusal_status(&r), sentence(&r)))
         }
-        Err(ImportError::Io(e)) => Err(ApiError::internal(format!("importing {uploaded}: {e}"))),
+        Err(ImportError::Io(e)) => {
+            if crate::web::error::is_disk_full(&e) {
+                tracing::error!("importing {uploaded}: {e}");
+                return Err(ApiError::disk_full());
+            }
+            Err(ApiError::internal(format!("importing {uploaded}: {e}")))
+        }
     }
+}
+
+/// `GET /api/imports`: the uploads waiting to be imported or importing now, in order.
+async fn imports(State(st): State<AppState>, _caller: Caller) -> Json<Vec<crate::library::QueuedImport>> {
+    Json(st.imports().list())
 }
 
 /// Writes the field chunk by chunk to `path`, counting; past `max` bytes stops reading, deletes
@@ -456,11 +498,7 @@ async fn patch(
 ) -> ApiResult<Json<Value>> {
     let id = clip_id(&id)?;
     let Json(p) = body.map_err(|e| {
-        ApiError::bad_request(format!(
-            "The request body is not a clip change ({}); send JSON with title, transcript, message, expires or \
-             max_plays_per_day.",
-            e.body_text().trim_end_matches('.')
-        ))
+        json_rejection(&e, "a clip change: JSON with title, transcript, message, expires or max_plays_per_day")
     })?;
     let meta = find(&st, &id)?;
     may_change(&caller, &meta)?;
@@ -542,12 +580,8 @@ async fn review(
 ) -> ApiResult<Json<Value>> {
     caller.require(Action::Review)?;
     let id = clip_id(&id)?;
-    let Json(b) = body.map_err(|e| {
-        ApiError::bad_request(format!(
-            "The request body is not a review ({}); send JSON with decision (approve or reject) and reason.",
-            e.body_text().trim_end_matches('.')
-        ))
-    })?;
+    let Json(b) =
+        body.map_err(|e| json_rejection(&e, "a review: JSON with decision (approve or reject) and reason"))?;
     let reason = b.reason.as_deref().map(str::trim).unwrap_or_default();
     let state = match b.decision.as_str() {
         "approve" => ReviewState::Approved,
@@ -729,11 +763,9 @@ fn refresh_index(st: &AppState) {
     }
 }
 
-/// Writes the audit trail; the change is done, so a failing write is logged, not reported.
+/// Writes the audit trail; the change is done, so an entry the disk cannot take waits in memory.
 fn audit(st: &AppState, caller: &Caller, action: &str, detail: &str) {
-    if let Err(e) = st.db().audit(Some(caller.name()), action, Some(detail)) {
-        tracing::error!("the audit log could not record {action} `{detail}` by {}: {e}", caller.name());
-    }
+    st.audit(Some(caller.name()), action, Some(detail));
 }
 
 /// `s` as a sentence: capital first letter, one full stop.

@@ -238,6 +238,7 @@ messages! {
     UploadSubmit: "上传", "Upload";
     Uploading: "正在上传…", "Uploading…";
     Importing: "正在处理（测量响度）…", "Processing (measuring loudness)…";
+    ImportQueued: "已上传，排队等待处理：前面还有 {ahead} 个", "Uploaded; waiting its turn to be processed: {ahead} ahead";
     UploadDone: "已导入：", "Imported:";
     UploadExisting: "这个文件已经在录音库里了：", "This file is already in the library:";
     ChooseFileFirst: "请先选择一个录音文件。", "Choose a recording first.";

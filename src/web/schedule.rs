@@ -23,7 +23,7 @@ use std::sync::{Mutex, PoisonError};
 use axum::Json;
 use axum::Router;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
@@ -31,6 +31,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use super::error::ApiQuery;
 use super::{ApiError, ApiResult, AppState, Caller};
 use crate::config::write::{self, VillagePlaylist};
 use crate::config::{ItemRef, Plan, PlaylistMode, Problems, QuietRule, Village};
@@ -298,10 +299,7 @@ async fn put_playlist(
 ) -> Result<Response, EditError> {
     caller.require(Action::EditPlaylists)?;
     let Json(body) = body.map_err(|e| {
-        ApiError::bad_request(format!(
-            "The request body is not a village playlist ({}); send JSON with mode, items, gap_s, repeat and slots.",
-            e.body_text()
-        ))
+        crate::web::error::json_rejection(&e, "a village playlist: JSON with mode, items, gap_s, repeat and slots")
     })?;
     let user = caller.name().to_owned();
     let view = blocking(move || edit(&st, &id, &body, &user)).await?;
@@ -310,6 +308,9 @@ async fn put_playlist(
 
 /// Checks, writes and applies one edit of a village's own playlist; see the module documentation.
 fn edit(st: &AppState, id: &str, body: &VillagePlaylist, user: &str) -> Result<ScheduleView, EditError> {
+    if let Some(sentence) = body.over_limits() {
+        return Err(EditError::Api(ApiError::unprocessable(sentence)));
+    }
     let _one_at_a_time = EDITS.lock().unwrap_or_else(PoisonError::into_inner);
     let (profile, village, name) = {
         let station = st.station();
@@ -321,7 +322,14 @@ fn edit(st: &AppState, id: &str, body: &VillagePlaylist, user: &str) -> Result<S
     let layout = &st.paths().layout;
     let file_name = write::village_file_name(&village);
     let text = (!body.is_empty()).then(|| write::village_file_text(&village, &name, body));
-    let plan = match write::check_replaced(layout, &file_name, text.as_deref(), &profile, &catalog_of(&clips))? {
+    let plan = match write::check_replaced(
+        layout,
+        &file_name,
+        text.as_deref(),
+        &profile,
+        &catalog_of(&clips),
+        &st.paths().scratch(),
+    )? {
         Ok(plan) => plan,
         Err(problems) => {
             tracing::info!(village = %village, user, "playlist edit refused: {} problem(s)", problems.len());
@@ -341,10 +349,8 @@ fn edit(st: &AppState, id: &str, body: &VillagePlaylist, user: &str) -> Result<S
     };
     st.station().set_plan(plan, &clips);
     tracing::info!(user, "playlist edited: {detail}");
-    // The edit is done and on air: a failing audit write is logged, not reported as a failed edit.
-    if let Err(e) = st.db().audit(Some(user), "edit-playlist", Some(&detail)) {
-        tracing::error!("the audit log could not record `{detail}` by {user}: {e}");
-    }
+    // The edit is done and on air: an audit entry the disk cannot take waits in memory.
+    st.audit(Some(user), "edit-playlist", Some(&detail));
     Ok(schedule_view(st, id, Utc::now())?)
 }
 
@@ -396,7 +402,7 @@ async fn get_day(
     State(st): State<AppState>,
     _caller: Caller,
     Path(id): Path<String>,
-    Query(q): Query<DayQuery>,
+    ApiQuery(q): ApiQuery<DayQuery>,
 ) -> ApiResult<Response> {
     let view = blocking(move || day_view(&st, &id, q.date.as_deref(), Utc::now())).await?;
     Ok(Json(view).into_response())

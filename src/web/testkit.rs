@@ -108,7 +108,7 @@ impl TestApp {
                 web_db.add_user(name, role, PASSWORD).expect("add user");
             }
         }
-        let state = AppState::new(station, web_db, paths, config, None, taps);
+        let state = AppState::new(station, web_db, paths, config, taps);
         TestApp { router: router(state.clone()), state, running: Some(running) }
     }
 
@@ -173,4 +173,45 @@ pub async fn send(
     let (parts, body) = res.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
     (parts.status, parts.headers, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// `secs` of a `hz` tone at `amp`, 48 kHz mono 16-bit WAV.
+pub fn tone(secs: f64, hz: f64, amp: f64) -> Vec<u8> {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 48_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut buf = std::io::Cursor::new(Vec::new());
+    let mut w = hound::WavWriter::new(&mut buf, spec).unwrap();
+    for i in 0..(secs * 48_000.0) as u32 {
+        let x = amp * (2.0 * std::f64::consts::PI * hz * f64::from(i) / 48_000.0).sin();
+        w.write_sample((x * f64::from(i16::MAX)) as i16).unwrap();
+    }
+    w.finalize().unwrap();
+    buf.into_inner()
+}
+
+pub const BOUNDARY: &str = "xiangyin-test-boundary-7d3f";
+
+/// A multipart/form-data body with text `fields` and a `file`.
+pub fn form(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (k, v) in fields {
+        out.extend(format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").bytes());
+    }
+    if let Some((name, bytes)) = file {
+        out.extend(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n"
+            )
+            .bytes(),
+        );
+        out.extend_from_slice(bytes);
+        out.extend(b"\r\n");
+    }
+    out.extend(format!("--{BOUNDARY}--\r\n").bytes());
+    out
 }

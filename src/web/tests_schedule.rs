@@ -106,9 +106,13 @@ async fn only_a_logged_in_operator_with_the_page_token_may_edit() {
     let (status, v) = send(&app, As::Session("uploader"), Method::PUT, uri, Some(morning_body())).await;
     assert!(v["error"].as_str().unwrap().contains("edit-playlists"), "{status} {v}");
     let (status, v) = send(&app, As::Session("operator"), Method::PUT, uri, Some(json!({"items": "x"}))).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     let (status, v) = send(&app, As::Session("operator"), Method::PUT, "/api/villages/nowhere/playlist", None).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "a missing body is refused before the village is looked up: {v}");
+    assert_eq!(
+        status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "a missing body is refused before the village is looked up: {v}"
+    );
     let body = Some(morning_body());
     let (status, v) = send(&app, As::Session("operator"), Method::PUT, "/api/villages/nowhere/playlist", body).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{v}");

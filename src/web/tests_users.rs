@@ -174,8 +174,8 @@ async fn bad_input_is_refused_with_a_sentence_and_changes_nothing() {
         ),
         (
             json!({"name": "li.ming", "role": "uploader"}),
-            StatusCode::BAD_REQUEST,
-            "The request body is not what this needs",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The request body is not what this operation takes",
         ),
     ];
     for (body, want_status, want) in cases {

@@ -54,12 +54,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
 }
 
 fn json_refusal(e: &JsonRejection) -> ApiError {
-    match e {
-        JsonRejection::MissingJsonContentType(_) => {
-            ApiError::bad_request("Send the request body as JSON (Content-Type: application/json).")
-        }
-        other => ApiError::bad_request(format!("The request body is not what this needs: {}.", other.body_text())),
-    }
+    crate::web::error::json_rejection(e, "what this operation takes (see /api/openapi.json)")
 }
 
 /// The store's refusals as the person reads them; anything else is the station's fault.
@@ -70,7 +65,7 @@ pub(crate) fn refusal(e: StoreError) -> ApiError {
             StatusCode::CONFLICT
         }
         e if e.is_refusal() => StatusCode::BAD_REQUEST,
-        _ => return ApiError::internal(e),
+        _ => return ApiError::from(e),
     };
     ApiError::new(status, sentence(&e.to_string()))
 }
@@ -148,7 +143,7 @@ async fn add(State(st): State<AppState>, caller: Caller, Body(req): Body<NewUser
     {
         let db = st.db();
         db.add_user(name, role, &req.password).map_err(refusal)?;
-        db.audit(Some(caller.name()), "user-add", Some(&format!("{name} as {role}")))?;
+        st.memory().audit(&db, Some(caller.name()), "user-add", Some(&format!("{name} as {role}")));
     }
     Ok((StatusCode::CREATED, Json(one_user(&st, name)?)).into_response())
 }
@@ -189,15 +184,17 @@ async fn change(
     let me = Some(caller.name());
     if let Some(role) = role {
         db.set_role(&name, role).map_err(refusal)?;
-        db.audit(me, "user-role", Some(&format!("{name} to {role}")))?;
+        st.memory().end_sessions_of(&name);
+        st.memory().audit(&db, me, "user-role", Some(&format!("{name} to {role}")));
     }
     if let Some(disabled) = req.disabled {
         db.set_disabled(&name, disabled).map_err(refusal)?;
-        db.audit(me, if disabled { "user-disable" } else { "user-enable" }, Some(&name))?;
+        st.memory().end_sessions_of(&name);
+        st.memory().audit(&db, me, if disabled { "user-disable" } else { "user-enable" }, Some(&name));
     }
     if let Some(p) = &req.password {
         db.set_password(&name, p).map_err(refusal)?;
-        db.audit(me, "user-passwd", Some(&name))?;
+        st.memory().audit(&db, me, "user-passwd", Some(&name));
     }
     drop(db);
     Ok(Json(one_user(&st, &name)?))
@@ -210,7 +207,8 @@ async fn remove(State(st): State<AppState>, caller: Caller, Path(name): Path<Str
     }
     let db = st.db();
     db.remove_user(&name).map_err(refusal)?;
-    db.audit(Some(caller.name()), "user-remove", Some(&name))?;
+    st.memory().end_sessions_of(&name);
+    st.memory().audit(&db, Some(caller.name()), "user-remove", Some(&name));
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -236,7 +234,7 @@ async fn make_token(
     let label = req.label.trim().to_owned();
     let db = st.db();
     let token = db.create_api_token(&name, &label).map_err(refusal)?;
-    db.audit(Some(caller.name()), "token-create", Some(&format!("{name} `{label}`")))?;
+    st.memory().audit(&db, Some(caller.name()), "token-create", Some(&format!("{name} `{label}`")));
     Ok((StatusCode::CREATED, Json(MadeToken { user: name, label, token })).into_response())
 }
 
@@ -250,7 +248,7 @@ async fn revoke_token(
     if !db.revoke_api_token(&name, &label)? {
         return Err(ApiError::not_found(format!("API token labelled `{label}` for `{name}`")));
     }
-    db.audit(Some(caller.name()), "token-revoke", Some(&format!("{name} `{label}`")))?;
+    st.memory().audit(&db, Some(caller.name()), "token-revoke", Some(&format!("{name} `{label}`")));
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -6,11 +6,31 @@ use axum::response::IntoResponse;
 use super::{Ctx, Nav, Page, PageResult, esc, query_value};
 use crate::web::i18n::M;
 
-/// Where to go after logging in: a local path from `?next=`, else the dashboard.
+/// Where to go after logging in: a path of this station from `?next=`, else the dashboard.
 fn next_page(ctx: &Ctx) -> String {
-    query_value(ctx.query.as_deref(), "next")
-        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.starts_with("/login"))
-        .unwrap_or_else(|| "/".to_owned())
+    query_value(ctx.query.as_deref(), "next").and_then(|n| same_origin_path(&n)).unwrap_or_else(|| "/".to_owned())
+}
+
+/// `next` as a path on this station (`/villages/x?date=…`), or `None` when it could lead
+/// anywhere else. Browsers drop TAB, CR and LF from URLs and read `\` as `/`, so a text with any
+/// control character or backslash is refused outright; the rest is parsed as a URL against this
+/// station and kept only when it stays here, and what is returned is the parsed path, not the
+/// text as given.
+pub(crate) fn same_origin_path(next: &str) -> Option<String> {
+    if !next.starts_with('/') || next.chars().any(|c| c.is_control() || c == '\\') {
+        return None;
+    }
+    let base = url::Url::parse("http://station.invalid/").expect("a valid base");
+    let u = base.join(next).ok()?;
+    if u.origin() != base.origin() || u.path().starts_with("//") || u.path().starts_with("/login") {
+        return None;
+    }
+    let mut out = u.path().to_owned();
+    if let Some(q) = u.query() {
+        out.push('?');
+        out.push_str(q);
+    }
+    Some(out)
 }
 
 /// `GET /login`: the login form (a logged-in caller goes on to the dashboard).
@@ -86,4 +106,32 @@ pub(crate) async fn setup(ctx: Ctx) -> PageResult {
         )
     };
     Ok(ctx.render(Page::new("setup", ctx.t(M::SetupTitle), Nav::None, body)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_origin_path;
+
+    #[test]
+    fn only_paths_of_this_station_are_followed_after_login() {
+        for good in ["/", "/villages/dongmen?date=2026-12-04", "/log", "/broadcast#x"] {
+            assert!(same_origin_path(good).is_some(), "{good}");
+        }
+        assert_eq!(same_origin_path("/a/../log").as_deref(), Some("/log"));
+        for bad in [
+            "//evil.example/",
+            "/%09/evil.example/",
+            "/\t/evil.example/",
+            "/\\evil.example/",
+            "/\r\n/evil.example",
+            "https://evil.example/",
+            "evil.example",
+            "/login?next=/x",
+            "",
+        ] {
+            let decoded = bad.replace("%09", "\t");
+            assert_eq!(same_origin_path(&decoded), None, "{bad:?}");
+            assert_eq!(same_origin_path(bad).filter(|p| !p.starts_with('/') || p.starts_with("//")), None, "{bad:?}");
+        }
+    }
 }

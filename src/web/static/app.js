@@ -267,16 +267,33 @@
         bar.value = ev.loaded / ev.total;
         say(status, t('Uploading') + ' ' + Math.round((100 * ev.loaded) / ev.total) + '%');
       };
+      // While the station works on it, say where the upload is: waiting its turn, or being processed.
+      let poll = null;
+      function where() {
+        fetch('/api/imports', { headers: { Accept: 'application/json' } }).then(function (r) {
+          return r.ok ? r.json() : [];
+        }).then(function (list) {
+          if (!poll) return;
+          const mine = list.filter(function (q) { return q.name === file.name; }).pop();
+          if (mine && mine.state === 'queued') say(status, t('ImportQueued', { ahead: mine.ahead }));
+          else say(status, t('Importing'));
+        }).catch(function () { /* the answer to the upload itself will say what happened */ });
+      }
+      function stopPolling() { if (poll) { clearInterval(poll); poll = null; } }
       xhr.upload.onload = function () {
         bar.removeAttribute('value'); // indeterminate while the station measures loudness
         say(status, t('Importing'));
+        poll = setInterval(where, 1000);
+        where();
       };
       xhr.onerror = function () {
+        stopPolling();
         btn.disabled = false;
         bar.hidden = true;
         say(status, t('NetworkError'), 'error');
       };
       xhr.onload = function () {
+        stopPolling();
         btn.disabled = false;
         let data = null;
         try { data = JSON.parse(xhr.responseText); } catch (err) { data = null; }
