@@ -7,7 +7,7 @@ APT_PACKAGES := libasound2-dev pkg-config
 TEST_APT_PACKAGES := chromium chromium-driver fonts-wqy-microhei faketime
 BIN := target/release/xiangyin
 
-.PHONY: run test deps test-deps build bench demo-library check clean
+.PHONY: run test deps test-deps st-deps build bench demo-library check clean
 
 ## Install the system packages the build needs (Debian/Ubuntu, as root or with sudo).
 deps:
@@ -28,6 +28,12 @@ test-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
+## schemathesis, pinned, for the API test (tests/schemathesis.rs), from PyPI.
+SCHEMATHESIS := schemathesis==4.32.5
+st-deps:
+	@st --version 2>/dev/null | grep -q "$(subst schemathesis==,,$(SCHEMATHESIS))" || { \
+	  echo "installing $(SCHEMATHESIS)"; python3 -m pip install --quiet --disable-pip-version-check "$(SCHEMATHESIS)"; }
+
 build: deps
 	$(CARGO) build --release
 
@@ -44,7 +50,7 @@ run: build
 	$(BIN) --root . serve --listen $(LISTEN)
 
 ## Every test: unit, integration (real files, real processes, real ports), browser (headless Chromium).
-test: deps test-deps
+test: deps test-deps st-deps
 	$(CARGO) build --benches
 	$(CARGO) test
 

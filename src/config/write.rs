@@ -42,7 +42,7 @@ pub struct VillagePlaylist {
     #[serde(default)]
     pub gap_s: f64,
     /// Times the selection plays per slot.
-    #[serde(default = "one")]
+    #[serde(default = "one", deserialize_with = "crate::domain::whole::u32_whole")]
     pub repeat: u32,
     /// When the playlist plays; each slot targets only this village.
     #[serde(default)]
@@ -72,8 +72,15 @@ impl VillagePlaylist {
     }
 
     /// The first limit the playlist passes, as a sentence; `None` when it is within every limit
-    /// ([`MAX_ITEMS`], [`MAX_SLOTS`], [`MAX_REPEAT`], [`MAX_GAP_S`], ids of at most 64 characters).
+    /// ([`MAX_ITEMS`], [`MAX_SLOTS`], [`MAX_REPEAT`], [`MAX_GAP_S`], ids of at most 64 characters,
+    /// and for an empty playlist, which removes the file unchecked, a known mode).
     pub fn over_limits(&self) -> Option<String> {
+        // An empty playlist removes the file without a check: its mode is checked here (otherwise
+        // the check says it, with its position in the file).
+        if self.is_empty() && !["in-order", "rotate", "shuffle"].contains(&self.mode.as_str()) {
+            let m: String = self.mode.chars().take(20).collect();
+            return Some(format!("Mode `{m}` is not in-order, rotate or shuffle."));
+        }
         if self.items.len() > MAX_ITEMS {
             return Some(format!("A playlist has at most {MAX_ITEMS} items; this one has {}.", self.items.len()));
         }
@@ -83,8 +90,8 @@ impl VillagePlaylist {
                 self.slots.len()
             ));
         }
-        if self.repeat > MAX_REPEAT {
-            return Some(format!("A playlist repeats at most {MAX_REPEAT} times per slot, not {}.", self.repeat));
+        if self.repeat == 0 || self.repeat > MAX_REPEAT {
+            return Some(format!("A playlist plays 1 to {MAX_REPEAT} times per slot, not {}.", self.repeat));
         }
         if !(0.0..=MAX_GAP_S).contains(&self.gap_s) {
             return Some(format!("The gap between items is 0 to {MAX_GAP_S} seconds, not {}.", self.gap_s));

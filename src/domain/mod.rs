@@ -12,6 +12,7 @@ mod language;
 mod priority;
 mod role;
 mod time;
+pub mod whole;
 
 pub use clip::{ClipKind, ReviewState};
 pub use cue::{Cue, CueId};

@@ -61,14 +61,7 @@ impl ClipEdit {
     pub fn apply(&self, meta: &mut ClipMeta) -> Result<(), EditError> {
         let mut next = meta.clone();
         if let Some(title) = &self.title {
-            let title = title.trim();
-            if title.chars().count() > MAX_TITLE_CHARS {
-                return Err(EditError::Invalid(format!("a title has at most {MAX_TITLE_CHARS} characters")));
-            }
-            if title.is_empty() {
-                return Err(EditError::Invalid("the clip needs a title".into()));
-            }
-            next.title = title.to_owned();
+            next.title = check_title(title).map_err(EditError::Invalid)?.to_owned();
         }
         if let Some(t) = &self.transcript {
             if t.as_deref().is_some_and(|t| t.chars().count() > MAX_TRANSCRIPT_CHARS) {
@@ -77,21 +70,26 @@ impl ClipEdit {
             next.transcript = non_empty(t.as_deref()).map(str::to_owned);
         }
         if let Some(m) = &self.message {
-            next.message = non_empty(m.as_deref())
+            // Empty clears it; anything else is a message id exactly as given.
+            next.message = m
+                .as_deref()
+                .filter(|m| !m.is_empty())
                 .map(|m| MessageId::new(m).map_err(|e| EditError::Invalid(format!("message: {e}"))))
                 .transpose()?;
         }
         if let Some(d) = &self.expires {
-            next.expires = non_empty(d.as_deref())
-                .map(|d| {
-                    NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                        .map_err(|_| EditError::Invalid(format!("expiry `{d}` is not a date: write YYYY-MM-DD")))
-                })
+            next.expires = d
+                .as_deref()
+                .filter(|d| !d.is_empty())
+                .map(|d| parse_date(d).map_err(EditError::Invalid))
                 .transpose()?;
         }
         if let Some(n) = self.max_plays_per_day {
             if n == Some(0) {
                 return Err(EditError::Invalid(ZERO_MAX_PLAYS.into()));
+            }
+            if n.is_some_and(|n| n > MAX_PLAYS_PER_DAY) {
+                return Err(EditError::Invalid(format!("a clip plays at most {MAX_PLAYS_PER_DAY} times a day")));
             }
             next.max_plays_per_day = n;
         }
@@ -102,6 +100,35 @@ impl ClipEdit {
 
 fn non_empty(s: Option<&str>) -> Option<&str> {
     s.map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// The most plays per village and day a clip may be limited to.
+pub const MAX_PLAYS_PER_DAY: u32 = 1000;
+
+/// A title as given: one line (no control characters), not blank, at most [`MAX_TITLE_CHARS`]
+/// characters; returns it trimmed.
+pub fn check_title(title: &str) -> Result<&str, String> {
+    if title.chars().count() > MAX_TITLE_CHARS {
+        return Err(format!("a title has at most {MAX_TITLE_CHARS} characters"));
+    }
+    if title.chars().any(char::is_control) {
+        return Err("a title is one line of text, without control characters".into());
+    }
+    let t = title.trim();
+    if t.is_empty() { Err("the clip needs a title".into()) } else { Ok(t) }
+}
+
+/// A date written `YYYY-MM-DD` exactly (four, two and two digits).
+pub fn parse_date(d: &str) -> Result<NaiveDate, String> {
+    let b = d.as_bytes();
+    let shaped = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    shaped
+        .then(|| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .flatten()
+        .ok_or_else(|| format!("`{d}` is not a date: write YYYY-MM-DD"))
 }
 
 fn lock() -> std::sync::MutexGuard<'static, ()> {
@@ -253,7 +280,7 @@ mod tests {
         let text = fs::read_to_string(lib.clip_dir(&id()).join(SIDECAR)).unwrap();
         assert!(text.starts_with("# xiangyin clip"), "{text}");
         // Clearing with null or an empty text.
-        let clear = ClipEdit { transcript: Some(None), expires: Some(Some(" ".into())), ..Default::default() };
+        let clear = ClipEdit { transcript: Some(None), expires: Some(Some(String::new())), ..Default::default() };
         let meta = lib.edit(&id(), &clear).unwrap().unwrap();
         assert_eq!((meta.transcript, meta.expires, meta.max_plays_per_day), (None, None, Some(3)));
         // Refusals change nothing.

@@ -13,9 +13,7 @@ use super::decode::{Source, SourceInfo};
 use super::loudness::{Loudness, Meter};
 use super::refusal::Refusal;
 use super::resample::MonoResampler;
-use super::sidecar::{
-    CanonicalInfo, ClipMeta, LoudnessInfo, MAX_TITLE_CHARS, MAX_TRANSCRIPT_CHARS, OriginalInfo, ZERO_MAX_PLAYS,
-};
+use super::sidecar::{CanonicalInfo, ClipMeta, LoudnessInfo, MAX_TRANSCRIPT_CHARS, OriginalInfo, ZERO_MAX_PLAYS};
 use super::stage::Stage;
 use super::{CANONICAL, CANONICAL_RATE, Library, SIDECAR};
 use crate::config::{Station, yaml};
@@ -152,12 +150,7 @@ struct Tags {
 }
 
 fn check_tags(req: &ImportRequest<'_>) -> Result<Tags, Refusal> {
-    if req.title.trim().is_empty() {
-        return Err(Refusal::BadMetadata("the clip needs a title".into()));
-    }
-    if req.title.trim().chars().count() > MAX_TITLE_CHARS {
-        return Err(Refusal::BadMetadata(format!("a title has at most {MAX_TITLE_CHARS} characters")));
-    }
+    super::edit::check_title(req.title).map_err(Refusal::BadMetadata)?;
     if req.transcript.is_some_and(|t| t.chars().count() > MAX_TRANSCRIPT_CHARS) {
         return Err(Refusal::BadMetadata(format!("a transcript has at most {MAX_TRANSCRIPT_CHARS} characters")));
     }
@@ -174,13 +167,16 @@ fn check_tags(req: &ImportRequest<'_>) -> Result<Tags, Refusal> {
         .transpose()?;
     let expires = req
         .expires
-        .map(|d| {
-            NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                .map_err(|_| Refusal::BadMetadata(format!("expiry `{d}` is not a date: write YYYY-MM-DD")))
-        })
+        .map(|d| super::edit::parse_date(d).map_err(|e| Refusal::BadMetadata(format!("expiry {e}"))))
         .transpose()?;
     if req.max_plays_per_day == Some(0) {
         return Err(Refusal::BadMetadata(ZERO_MAX_PLAYS.into()));
+    }
+    if req.max_plays_per_day.is_some_and(|n| n > super::edit::MAX_PLAYS_PER_DAY) {
+        return Err(Refusal::BadMetadata(format!(
+            "a clip plays at most {} times a day",
+            super::edit::MAX_PLAYS_PER_DAY
+        )));
     }
     Ok(Tags { language, message, expires, max_plays_per_day: req.max_plays_per_day })
 }

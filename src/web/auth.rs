@@ -20,7 +20,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::error::ApiJson;
+use super::error::{ApiJson, BodyKind};
 use super::server::Peer;
 use super::{ApiError, ApiResult, AppState};
 use crate::domain::{Action, Role};
@@ -154,9 +154,14 @@ pub fn routes() -> Router<AppState> {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Login {
     name: String,
     password: String,
+}
+
+impl BodyKind for Login {
+    const WHAT: &'static str = "a login: JSON with name and password";
 }
 
 #[derive(serde::Serialize)]
@@ -234,10 +239,15 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap, _caller: Call
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Setup {
     token: String,
     name: String,
     password: String,
+}
+
+impl BodyKind for Setup {
+    const WHAT: &'static str = "the first admin: JSON with token, name and password";
 }
 
 /// Creates the first admin with the one-time setup token `serve` printed, and logs them in.

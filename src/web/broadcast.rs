@@ -10,12 +10,15 @@ use axum::routing::{delete, get, post};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::error::{ApiJson, ApiQuery};
+use super::error::{ApiJson, ApiQuery, BodyKind};
 use super::{ApiError, ApiResult, AppState, Caller};
 use crate::config::ItemRef;
 use crate::domain::{Action, ClipId, MessageId, Priority, VillageId};
 use crate::station::{BroadcastError, Targets};
 use crate::store::{AsRunRow, Filter};
+
+/// Most rows one request for the log may ask for.
+const MAX_LOG_ROWS: usize = 100_000;
 
 /// The routes of this file.
 pub fn routes() -> Router<AppState> {
@@ -35,6 +38,10 @@ struct Request {
     clip: Option<String>,
     #[serde(default = "manual")]
     priority: String,
+}
+
+impl BodyKind for Request {
+    const WHAT: &'static str = "a broadcast: JSON with targets, one message or clip, and priority";
 }
 
 fn manual() -> String {
@@ -69,6 +76,8 @@ async fn start(State(st): State<AppState>, caller: Caller, ApiJson(req): ApiJson
             Ok((StatusCode::CREATED, Json(b)).into_response())
         }
         Err(BroadcastError::Audio(clip, e)) => Err(ApiError::internal(format!("clip {clip}: {e}"))),
+        // Well formed, but the library has nothing the targets can hear: the station's state.
+        Err(e @ BroadcastError::NothingToPlay(_)) => Err(ApiError::conflict(capitalise(&e.to_string()))),
         Err(e) => Err(ApiError::bad_request(capitalise(&e.to_string()))),
     }
 }
@@ -134,9 +143,20 @@ async fn log(State(st): State<AppState>, _caller: Caller, ApiQuery(q): ApiQuery<
         Some(v) => Some(VillageId::new(v).map_err(|e| ApiError::bad_request(format!("`{v}`: {e}")))?),
         None => None,
     };
-    let filter = Filter { village, since: q.since, until: q.until, limit: Some(q.limit.unwrap_or(5000).min(100_000)) };
+    if q.limit.is_some_and(|l| l > MAX_LOG_ROWS) {
+        return Err(ApiError::bad_request(format!("A page of the log has at most {MAX_LOG_ROWS} rows.")));
+    }
+    let csv = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            let other: String = other.chars().take(20).collect();
+            return Err(ApiError::bad_request(format!("Format `{other}` is not json or csv.")));
+        }
+    };
+    let filter = Filter { village, since: q.since, until: q.until, limit: Some(q.limit.unwrap_or(5000)) };
     let rows = st.db().query(&filter)?;
-    if q.format.as_deref() == Some("csv") {
+    if csv {
         let mut buf = Vec::new();
         crate::store::write_csv(&rows, &mut buf)?;
         return Ok((

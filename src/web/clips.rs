@@ -26,7 +26,6 @@ use std::path::{Path as FsPath, PathBuf};
 
 use axum::body::Body;
 use axum::extract::multipart::{Field, MultipartError};
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -38,7 +37,7 @@ use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 use tower_http::services::ServeFile;
 
-use super::error::{ApiQuery, json_rejection};
+use super::error::{ApiJson, ApiQuery, BodyKind, not_null};
 use super::{ApiError, ApiResult, AppState, Caller};
 use crate::config::{ItemRef, Plan};
 use crate::domain::{Action, ClipId, ClipKind, MessageId, ReviewState};
@@ -50,6 +49,8 @@ use crate::library::{ClipMeta, ImportError, ImportRequest, Refusal};
 pub const MULTIPART_MARGIN: u64 = 1024 * 1024;
 /// Longest text field of an upload (title, transcript...).
 const MAX_TEXT: usize = 64 * 1024;
+/// Longest reason for a rejection, in characters.
+const MAX_REASON: usize = 500;
 
 /// The clip routes (see the module documentation).
 pub fn routes() -> Router<AppState> {
@@ -79,7 +80,8 @@ async fn list(
     _caller: Caller,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Vec<Value>>> {
-    let given = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+    // Filters are exact values, or empty for "all" (the pages' filter form sends empty ones).
+    let given = |s: &Option<String>| s.as_deref().filter(|s| !s.is_empty()).map(str::to_owned);
     let kind =
         given(&q.kind).map(|k| k.parse::<ClipKind>().map_err(|e| ApiError::bad_request(sentence(&e)))).transpose()?;
     let review = given(&q.review);
@@ -89,7 +91,16 @@ async fn list(
         return Err(ApiError::bad_request(format!("Review `{r}` is not pending, approved or rejected.")));
     }
     let language = given(&q.language);
-    let text = given(&q.q).map(|t| t.to_lowercase());
+    if let Some(l) = &language
+        && !st.station().plan().station.languages.iter().any(|x| x.as_str() == l)
+    {
+        let l: String = l.chars().take(40).collect();
+        return Err(ApiError::bad_request(format!("`{l}` is not one of the station's languages.")));
+    }
+    if q.q.as_ref().is_some_and(|t| t.chars().count() > 200) {
+        return Err(ApiError::bad_request("A search text has at most 200 characters."));
+    }
+    let text = given(&q.q).map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty());
     let (clips, broken) = st.library().list()?;
     for b in &broken {
         tracing::warn!("clip folder {} is not listed: {}", b.dir.display(), b.why);
@@ -477,7 +488,7 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Patch {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     title: Option<String>,
     #[serde(default, deserialize_with = "present")]
     transcript: Option<Option<String>>,
@@ -485,7 +496,7 @@ struct Patch {
     message: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     expires: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::domain::whole::opt_opt_u32_whole")]
     max_plays_per_day: Option<Option<u32>>,
 }
 
@@ -494,12 +505,9 @@ async fn patch(
     State(st): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    body: Result<Json<Patch>, JsonRejection>,
+    ApiJson(p): ApiJson<Patch>,
 ) -> ApiResult<Json<Value>> {
     let id = clip_id(&id)?;
-    let Json(p) = body.map_err(|e| {
-        json_rejection(&e, "a clip change: JSON with title, transcript, message, expires or max_plays_per_day")
-    })?;
     let meta = find(&st, &id)?;
     may_change(&caller, &meta)?;
     let edit = ClipEdit {
@@ -567,8 +575,16 @@ async fn remove(State(st): State<AppState>, caller: Caller, Path(id): Path<Strin
 #[serde(deny_unknown_fields)]
 struct ReviewBody {
     decision: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     reason: Option<String>,
+}
+
+impl BodyKind for ReviewBody {
+    const WHAT: &'static str = "a review: JSON with decision (approve or reject) and reason";
+}
+
+impl BodyKind for Patch {
+    const WHAT: &'static str = "a clip change: JSON with title, transcript, message, expires or max_plays_per_day";
 }
 
 /// `POST /api/clips/{id}/review`.
@@ -576,17 +592,22 @@ async fn review(
     State(st): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    body: Result<Json<ReviewBody>, JsonRejection>,
+    ApiJson(b): ApiJson<ReviewBody>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Action::Review)?;
     let id = clip_id(&id)?;
-    let Json(b) =
-        body.map_err(|e| json_rejection(&e, "a review: JSON with decision (approve or reject) and reason"))?;
-    let reason = b.reason.as_deref().map(str::trim).unwrap_or_default();
+    let raw = b.reason.as_deref().unwrap_or_default();
+    if raw.chars().count() > MAX_REASON {
+        return Err(ApiError::bad_request(format!("A reason has at most {MAX_REASON} characters.")));
+    }
+    let reason = raw.trim();
     let state = match b.decision.as_str() {
         "approve" => ReviewState::Approved,
         "reject" if reason.is_empty() => {
             return Err(ApiError::bad_request("Say why the clip is rejected: the uploader reads the reason."));
+        }
+        "reject" if raw.chars().any(char::is_control) => {
+            return Err(ApiError::bad_request("A reason is one line of text, without control characters."));
         }
         "reject" => ReviewState::Rejected { reason: reason.to_owned() },
         other => {

@@ -140,23 +140,46 @@ pub fn json_rejection(e: &axum::extract::rejection::JsonRejection, what: &str) -
     ApiError::new(e.status(), message)
 }
 
-/// `axum::Json` whose rejection is an [`ApiError`] (`{"error": …}` with the right status).
+/// What a JSON body is, in words, for the sentence that refuses a wrong one.
+pub trait BodyKind {
+    /// E.g. "a clip change: JSON with title, transcript, message, expires or max_plays_per_day".
+    const WHAT: &'static str;
+}
+
+/// A JSON body that must be an object of `T`'s shape, refused as an [`ApiError`] otherwise:
+/// 400 (not JSON), 413 (too large), 415 (not sent as JSON), 422 (not an object, a field of the
+/// wrong type or unknown). A struct is never read from a JSON array, as serde alone would.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
 
 impl<T, S> axum::extract::FromRequest<S> for ApiJson<T>
 where
-    T: serde::de::DeserializeOwned,
+    T: serde::de::DeserializeOwned + BodyKind,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(ApiJson(v)),
-            Err(e) => Err(json_rejection(&e, "the JSON this operation takes (see /api/openapi.json)")),
+        let Json(v) =
+            Json::<serde_json::Value>::from_request(req, state).await.map_err(|e| json_rejection(&e, T::WHAT))?;
+        if !v.is_object() {
+            return Err(ApiError::unprocessable(format!("The request body must be a JSON object: {}.", T::WHAT)));
         }
+        serde_json::from_value(v).map(ApiJson).map_err(|e| {
+            let e = e.to_string();
+            ApiError::unprocessable(format!("The request body is not {} ({}).", T::WHAT, e.trim_end_matches('.')))
+        })
     }
+}
+
+/// For an optional field that, when present, must not be `null` (`#[serde(default,
+/// deserialize_with = "not_null")]`): absent is `None`, a value is `Some`, `null` is an error.
+pub fn not_null<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
 }
 
 /// `axum::extract::Query` whose rejection is an [`ApiError`] (400 with a sentence).

@@ -22,7 +22,6 @@ use std::sync::{Mutex, PoisonError};
 
 use axum::Json;
 use axum::Router;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -31,7 +30,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use super::error::ApiQuery;
+use super::error::{ApiJson, ApiQuery, BodyKind};
 use super::{ApiError, ApiResult, AppState, Caller};
 use crate::config::write::{self, VillagePlaylist};
 use crate::config::{ItemRef, Plan, PlaylistMode, Problems, QuietRule, Village};
@@ -295,12 +294,10 @@ async fn put_playlist(
     State(st): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    body: Result<Json<VillagePlaylist>, JsonRejection>,
+    body: Result<ApiJson<VillagePlaylist>, ApiError>,
 ) -> Result<Response, EditError> {
     caller.require(Action::EditPlaylists)?;
-    let Json(body) = body.map_err(|e| {
-        crate::web::error::json_rejection(&e, "a village playlist: JSON with mode, items, gap_s, repeat and slots")
-    })?;
+    let ApiJson(body) = body?;
     let user = caller.name().to_owned();
     let view = blocking(move || edit(&st, &id, &body, &user)).await?;
     Ok(Json(view).into_response())
@@ -474,3 +471,7 @@ fn day_view(st: &AppState, id: &str, date: Option<&str>, now: DateTime<Utc>) -> 
 #[cfg(test)]
 #[path = "tests_schedule.rs"]
 mod tests_schedule;
+
+impl BodyKind for VillagePlaylist {
+    const WHAT: &'static str = "a village playlist: JSON with mode, items, gap_s, repeat and slots";
+}

@@ -523,7 +523,7 @@ async fn a_clip_in_use_cannot_be_deleted_an_unused_one_can() {
     // The station no longer offers it.
     let b = json!({"targets": {"villages": ["nanjie"]}, "clip": id, "priority": "manual"});
     let (code, v) = call(&app, "POST", "/api/broadcasts", Who::Cookie("operator", true), Some(b)).await;
-    assert_eq!(code, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(code, StatusCode::CONFLICT, "{v}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -175,7 +175,7 @@ async fn bad_input_is_refused_with_a_sentence_and_changes_nothing() {
         (
             json!({"name": "li.ming", "role": "uploader"}),
             StatusCode::UNPROCESSABLE_ENTITY,
-            "The request body is not what this operation takes",
+            "The request body is not a new user",
         ),
     ];
     for (body, want_status, want) in cases {

@@ -16,16 +16,15 @@
 //! 404 for an unknown user or token, 409 for a taken name or label. Every change is written to the
 //! audit trail under the admin's name.
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::error::{ApiJson, BodyKind, not_null};
 use super::{ApiError, ApiResult, AppState, Caller};
 use crate::domain::{Action, Role};
 use crate::store::{ApiToken, StoreError, User};
@@ -37,24 +36,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/users/{name}", patch(change).delete(remove))
         .route("/api/users/{name}/tokens", axum::routing::post(make_token))
         .route("/api/users/{name}/tokens/{label}", delete(revoke_token))
-}
-
-/// A JSON body whose rejection is a 400 with a sentence (axum's own is plain text).
-pub(crate) struct Body<T>(pub T);
-
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(Body(v)),
-            Err(e) => Err(json_refusal(&e)),
-        }
-    }
-}
-
-fn json_refusal(e: &JsonRejection) -> ApiError {
-    crate::web::error::json_rejection(e, "what this operation takes (see /api/openapi.json)")
 }
 
 /// The store's refusals as the person reads them; anything else is the station's fault.
@@ -130,15 +111,20 @@ async fn list(State(st): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct NewUser {
     name: String,
     role: String,
     password: String,
 }
 
-async fn add(State(st): State<AppState>, caller: Caller, Body(req): Body<NewUser>) -> ApiResult<Response> {
+impl BodyKind for NewUser {
+    const WHAT: &'static str = "a new user: JSON with name, role and password";
+}
+
+async fn add(State(st): State<AppState>, caller: Caller, ApiJson(req): ApiJson<NewUser>) -> ApiResult<Response> {
     caller.require(Action::ManageUsers)?;
-    let name = req.name.trim();
+    let name = req.name.as_str();
     let role = parse_role(&req.role)?;
     {
         let db = st.db();
@@ -151,19 +137,23 @@ async fn add(State(st): State<AppState>, caller: Caller, Body(req): Body<NewUser
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Change {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     role: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     password: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     disabled: Option<bool>,
+}
+
+impl BodyKind for Change {
+    const WHAT: &'static str = "a change of a user: JSON with role, password or disabled";
 }
 
 async fn change(
     State(st): State<AppState>,
     caller: Caller,
     Path(name): Path<String>,
-    Body(req): Body<Change>,
+    ApiJson(req): ApiJson<Change>,
 ) -> ApiResult<Json<UserJson>> {
     caller.require(Action::ManageUsers)?;
     if req.role.is_none() && req.password.is_none() && req.disabled.is_none() {
@@ -212,7 +202,12 @@ async fn remove(State(st): State<AppState>, caller: Caller, Path(name): Path<Str
     Ok(StatusCode::NO_CONTENT)
 }
 
+impl BodyKind for NewToken {
+    const WHAT: &'static str = "a new API token: JSON with label";
+}
+
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct NewToken {
     label: String,
 }
@@ -228,9 +223,13 @@ async fn make_token(
     State(st): State<AppState>,
     caller: Caller,
     Path(name): Path<String>,
-    Body(req): Body<NewToken>,
+    ApiJson(req): ApiJson<NewToken>,
 ) -> ApiResult<Response> {
     caller.require(Action::ManageUsers)?;
+    // The label as given must be a label (1 to 64 characters, not blank); it is kept trimmed.
+    if req.label.chars().count() > crate::store::MAX_TOKEN_LABEL_CHARS {
+        return Err(refusal(crate::store::StoreError::BadTokenLabel { max: crate::store::MAX_TOKEN_LABEL_CHARS }));
+    }
     let label = req.label.trim().to_owned();
     let db = st.db();
     let token = db.create_api_token(&name, &label).map_err(refusal)?;
