@@ -34,7 +34,14 @@ st-deps:
 	@st --version 2>/dev/null | grep -q "$(subst schemathesis==,,$(SCHEMATHESIS))" || { \
 	  echo "installing $(SCHEMATHESIS)"; python3 -m pip install --quiet --disable-pip-version-check "$(SCHEMATHESIS)"; }
 
+## The first build compiles about 320 crates: say so, and show cargo's progress bar even when
+## make's output is not a terminal, so a quiet screen is not taken for a hang.
+export CARGO_TERM_PROGRESS_WHEN ?= always
+export CARGO_TERM_PROGRESS_WIDTH ?= 80
+first-build-note = @[ -e target/$(1) ] || echo "first build ($(1)): compiling about 320 crates takes some 5-10 minutes on 2 cores; later builds take seconds"
+
 build: deps
+	$(call first-build-note,release)
 	$(CARGO) build --release
 
 ## Run the station on the bundled demo content: check it, preview tomorrow's 07:00 morning notices
@@ -51,8 +58,9 @@ run: build
 
 ## Every test: unit, integration (real files, real processes, real ports), browser (headless Chromium).
 test: deps test-deps st-deps
+	$(call first-build-note,debug)
 	$(CARGO) build --benches
-	$(CARGO) test
+	$(CARGO) test --no-fail-fast
 
 ## Benchmarks (print tables; the import benchmark compares with ffmpeg, installed when missing).
 bench: deps

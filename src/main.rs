@@ -92,7 +92,7 @@ enum Command {
         /// From this time on: today, yesterday, 2026-11-29, 2026-11-29T07:00 (station time) or RFC 3339.
         #[arg(long)]
         since: Option<String>,
-        /// Print CSV (UTC times) instead of the table.
+        /// Print CSV (station times with their offset, clip titles) instead of the table.
         #[arg(long)]
         csv: bool,
     },
@@ -194,6 +194,9 @@ fn main() -> ExitCode {
     match run() {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
+        // `xiangyin clips --json | head`: the reader has all it wanted; like other Unix tools, stop
+        // quietly rather than report the pipe the reader closed.
+        Err(e) if closed_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("xiangyin: {e:#}");
             ExitCode::from(2)
@@ -271,4 +274,9 @@ fn run() -> anyhow::Result<bool> {
             commands::play::run(&paths, profile.as_deref(), &village, &clip, priority, &mut out).context("play")
         }
     }
+}
+
+/// Whether `e` is a write to a pipe whose reader has gone.
+fn closed_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
 }

@@ -222,3 +222,77 @@ fn holiday_calendar_mistakes_are_named_at_their_place() {
         ]
     );
 }
+
+#[test]
+fn language_names_must_name_the_station_languages() {
+    let st = mini_station();
+    st.edit(
+        "schedules/station.yaml",
+        "hardware_profile: wired\n",
+        "hardware_profile: wired\nlanguage_names:\n  cmn: {zh: 普通话, en: Mandarin}\n  yue: {zh: 粤语}\n  cdo-yongtai: {}\n",
+    );
+    let out = st.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stdout(&out),
+        "\
+schedules/station.yaml:6:3: language_names names `yue`, which is not in the station's languages
+schedules/station.yaml:7:16: give `cdo-yongtai` a name people know, e.g. {zh: 普通话, en: Mandarin}
+"
+    );
+    st.edit("schedules/station.yaml", "  yue: {zh: 粤语}\n  cdo-yongtai: {}\n", "  cdo-yongtai: {zh: 永泰话}\n");
+    let out = st.run(&["check"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+}
+
+#[test]
+fn tests_take_the_demo_as_git_has_it_not_what_make_run_left_in_the_working_tree() {
+    // A clone of this repository where someone tried the station: uploaded a clip, saved a
+    // village's own playlist, hand-edited villages.yaml and deleted a shipped clip.
+    let tmp = tempfile::tempdir().unwrap();
+    let clone = tmp.path().join("repo");
+    let git = |args: &[&str]| {
+        let o = std::process::Command::new("git").args(args).output().expect("run git");
+        assert!(o.status.success(), "git {args:?}: {}", common::stderr(&o));
+    };
+    git(&["clone", "--quiet", "--local", common::repo().to_str().unwrap(), clone.to_str().unwrap()]);
+    let shipped: Vec<String> = {
+        let o = std::process::Command::new("git")
+            .args(["-C", clone.to_str().unwrap(), "ls-files", "schedules", "hardware-profiles", "audio-library"])
+            .output()
+            .unwrap();
+        common::stdout(&o).lines().map(str::to_owned).collect()
+    };
+    assert!(shipped.iter().any(|f| f.ends_with("villages.yaml")), "{shipped:?}");
+    let uploaded = clone.join("audio-library/00112233aabbccdd");
+    std::fs::create_dir_all(&uploaded).unwrap();
+    std::fs::write(uploaded.join("clip.yaml"), "title: 我刚上传的\n").unwrap();
+    std::fs::write(clone.join("schedules/village-dongmen.yaml"), "playlists: {}\n").unwrap();
+    let villages = clone.join("schedules/villages.yaml");
+    let committed = std::fs::read_to_string(&villages).unwrap();
+    std::fs::write(&villages, format!("{committed}\n  - id: broken\n")).unwrap();
+    let removed = shipped.iter().find(|f| f.starts_with("audio-library/") && f.ends_with("clip.yaml")).unwrap();
+    std::fs::remove_file(clone.join(removed)).unwrap();
+
+    let dest = tmp.path().join("copy");
+    common::copy_demo_from(&clone, &dest);
+    let mut copied: Vec<String> =
+        walk(&dest).iter().map(|p| p.strip_prefix(&dest).unwrap().display().to_string()).collect();
+    copied.sort();
+    let mut want = shipped.clone();
+    want.sort();
+    assert_eq!(copied, want, "exactly the shipped demo files");
+    assert_eq!(std::fs::read_to_string(dest.join("schedules/villages.yaml")).unwrap(), committed);
+    // And the copy is a clean station.
+    let out = common::xiangyin(&dest, &["check", "--profile", "virtual"]);
+    assert!(out.status.success(), "{}", common::stdout(&out));
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+    }
+    out
+}

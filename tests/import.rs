@@ -304,3 +304,24 @@ fn a_wav_whose_header_lies_about_its_rate_is_refused_in_bounded_memory() {
         assert_eq!(snapshot(&st.library()), before, "{rate} Hz: the library changed");
     }
 }
+
+#[test]
+fn listing_into_a_reader_that_stopped_reading_ends_quietly() {
+    // `xiangyin clips --json | head -1`: head exits, the next write meets a closed pipe. The
+    // reading end is closed before the listing starts, so every run meets it.
+    let st = Station::new(true);
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    for args in [&["clips", "--json"][..], &["clips"], &["log", "--csv"]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_xiangyin"))
+            .arg("--root")
+            .arg(st.root())
+            .args(args)
+            .stdout(writer.try_clone().unwrap())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {:?}\n{err}", out.status);
+        assert!(!err.contains("Broken pipe") && !err.contains("panicked"), "{args:?}: {err}");
+    }
+}

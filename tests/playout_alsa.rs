@@ -688,6 +688,49 @@ fn xiangyin_play_sends_the_clip_to_the_villages_channel_only_and_says_what_it_pl
         let a = amplitude(w, 800.0);
         assert!((a / want - 1.0).abs() < 0.015, "800 Hz at {a:.0} in window {i} (want {want:.0})");
     }
+    // The as-run log has it, like any cue the station plays.
+    let log = play_rows(&st);
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert!(log[0].starts_with(&format!("nanjie,nanjie,{clip},cmn,manual,,")), "{log:?}");
+    assert!(log[0].contains(",played,xiangyin play,"), "{log:?}");
+}
+
+#[test]
+fn check_says_when_the_profiles_card_is_not_there_and_still_passes_the_configuration() {
+    let _card = card_lock();
+    setup();
+    let (st, _) = play_station("alsa:xy_list8");
+    let check = |st: &common::Station| {
+        let out = Command::new(env!("CARGO_BIN_EXE_xiangyin"))
+            .arg("--root")
+            .arg(st.root())
+            .args(["check", "--profile", "card"])
+            .env("ALSA_CONFIG_PATH", alsa::alsa_config_path())
+            .env("XY_ALSA_DIR", setup())
+            .output()
+            .expect("run xiangyin check");
+        let (stdout, stderr) = (common::stdout(&out), common::stderr(&out));
+        assert!(out.status.success(), "the configuration is right: {stdout}{stderr}");
+        assert!(!stderr.contains("ALSA lib"), "alsa-lib's own lines leak:\n{stderr}");
+        stdout
+    };
+    let there = check(&st);
+    assert!(there.contains(", profile card; "), "{there}");
+    st.edit("hardware-profiles/card.yaml", "alsa:xy_list8", "alsa:xy_unplugged");
+    let gone = check(&st);
+    assert!(
+        gone.contains(
+            ", profile card (its card alsa:xy_unplugged is not present; serve would fall back to virtual: villages would hear nothing); "
+        ),
+        "{gone}"
+    );
+}
+
+/// The as-run rows (CSV lines without the header) of the station `st`.
+fn play_rows(st: &common::Station) -> Vec<String> {
+    let o = common::xiangyin(st.root(), &["log", "--csv"]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    common::stdout(&o).lines().skip(1).map(|l| l.split_once(',').unwrap().1.to_owned()).collect()
 }
 
 #[test]
@@ -710,4 +753,6 @@ fn xiangyin_play_on_a_card_that_does_not_answer_says_the_village_did_not_hear_it
     assert_eq!(out.status.code(), Some(1), "a silent village is a failure:\n{stdout}{}", common::stderr(&out));
     assert!(stdout.contains("warning: output `card` is not playing"), "{stdout}");
     assert!(stdout.contains("but `card` was not playing, so 南街社区 did not hear all of it"), "{stdout}");
+    let log = play_rows(&st);
+    assert!(log.len() == 1 && log[0].contains(",failed-output,xiangyin play: output card: "), "{log:?}");
 }

@@ -25,14 +25,7 @@ use chrono::{DateTime, Utc};
 /// given test schedule instead of the demo's.
 fn station(schedule: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    for sub in ["schedules", "hardware-profiles", "audio-library"] {
-        common::copy_dir(&common::repo().join(sub), &dir.path().join(sub));
-    }
-    let villages = dir.path().join("schedules/villages.yaml");
-    let text = std::fs::read_to_string(&villages).unwrap();
-    let text: String =
-        text.lines().filter(|l| !l.trim_start().starts_with("quiet_hours:")).map(|l| format!("{l}\n")).collect();
-    std::fs::write(&villages, text).unwrap();
+    common::copy_demo_awake(dir.path());
     for f in ["morning.yaml", "campaigns.yaml"] {
         std::fs::remove_file(dir.path().join("schedules").join(f)).unwrap();
     }
@@ -391,10 +384,17 @@ fn a_missing_sound_card_falls_back_to_the_virtual_profile_loudly() {
     let health: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(health["profile"], "virtual");
     assert!(health["fallback"].as_str().unwrap().contains("county"), "{body}");
-    // It still plays (to the recorder) and keeps its log.
-    wait_for(root, 20, "a cue played on the virtual profile", |r| r.iter().any(|x| x.outcome == "played"));
+    // It still plays (to the recorder) and keeps its log, which says the village heard nothing.
+    let r = wait_for(root, 20, "a cue recorded on the virtual profile", |r| {
+        r.iter().any(|x| x.outcome == "failed-output" && x.started.is_some())
+    });
+    assert!(!r.iter().any(|x| x.outcome == "played"), "a cue only recorded was not heard: {r:#?}");
+    let row = r.iter().find(|x| x.outcome == "failed-output").unwrap();
+    assert!(row.detail.contains("recorded only, no loudspeaker: no sound card"), "{row:?}");
     assert!(d.term().success());
-    assert!(std::fs::read_dir(root.join("var/recordings")).unwrap().count() >= 1);
+    let recorded: u64 =
+        std::fs::read_dir(root.join("var/recordings")).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum();
+    assert!(recorded > 48_000, "the recorder kept what it played: {recorded} bytes");
 }
 
 #[test]

@@ -428,7 +428,8 @@ fn csv_keeps_chinese_text_commas_and_quotes_intact() {
     s.record_planned(&entry(2, "ximen", cst(1, 7, 5), Outcome::NoVariant { message: "flu-vaccine".into() })).unwrap();
 
     let mut out = Vec::new();
-    store::write_csv(&s.query(&Filter::default()).unwrap(), &mut out).unwrap();
+    let titles = [(format!("{:016x}", 0xabc0_0001u64), "冬季防火, \"提醒\"".to_owned())].into_iter().collect();
+    store::write_csv(&s.query(&Filter::default()).unwrap(), chrono_tz::Asia::Shanghai, &titles, &mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
     assert!(text.starts_with(&format!("{CSV_HEADER}\n")), "{text}");
     assert!(text.contains("\"东门村 \"\"大喇叭\"\", 第3路\n已断开\""), "{text}");
@@ -441,10 +442,12 @@ fn csv_keeps_chinese_text_commas_and_quotes_intact() {
     assert_eq!(field(&records[1], "slot"), "晨间通知, 东门村");
     assert_eq!(field(&records[1], "detail"), detail);
     assert_eq!(field(&records[1], "outcome"), "failed-output");
-    assert_eq!(field(&records[1], "scheduled"), "2026-11-30T23:00:00.000Z");
+    assert_eq!(field(&records[1], "scheduled"), "2026-12-01T07:00:00.000+08:00", "station time, with its offset");
     assert_eq!(field(&records[1], "started"), "");
     assert_eq!(field(&records[2], "outcome"), "no-variant");
+    assert_eq!(field(&records[1], "title"), "冬季防火, \"提醒\"", "the clip's title, quoted");
     assert_eq!(field(&records[2], "clip"), "");
+    assert_eq!(field(&records[2], "title"), "");
     assert_eq!(field(&records[2], "detail"), "message flu-vaccine");
 }
 
@@ -486,10 +489,19 @@ fn playlist_rotation_carries_on_after_a_restart() {
 // ---------------------------------------------------------------------------------------------
 // `xiangyin log`
 
-/// The shipped demo station (Asia/Shanghai, villages dongmen 东门村, ximen 西门村, …) with a
-/// temporary state folder.
+#[path = "common/demo.rs"]
+mod demo;
+
+/// The shipped demo station (Asia/Shanghai, villages dongmen 东门村, ximen 西门村, …) as the
+/// repository has it (not what `make run` did to the working tree), with the state folder `state`.
 fn demo_paths(state: &Path) -> Paths {
-    Paths::new(Path::new(env!("CARGO_MANIFEST_DIR")), Some(state))
+    static ROOT: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let root = ROOT.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        demo::copy_demo_from(Path::new(env!("CARGO_MANIFEST_DIR")), dir.path());
+        dir
+    });
+    Paths::new(root.path(), Some(state))
 }
 
 fn run_log(paths: &Paths, village: Option<&str>, since: Option<&str>, csv: bool) -> (bool, String) {
@@ -569,6 +581,20 @@ fn log_since_today_and_yesterday_count_from_station_midnight() {
 }
 
 #[test]
+fn log_names_clips_by_their_titles() {
+    let state = tempfile::tempdir().unwrap();
+    let s = Store::open(&store::default_path(state.path())).unwrap();
+    let mut p = play(7, "dongmen", cst(1, 7, 0));
+    p.cue.as_mut().unwrap().clip = ClipId::new("13ec56b0d9870bbd").unwrap(); // the demo's 防火 notice in 青溪话
+    s.record_planned(&p).unwrap();
+    let (ok, text) = run_log(&demo_paths(state.path()), None, None, false);
+    assert!(ok && text.contains("冬季防火提醒（青溪话）") && !text.contains("13ec56b0d9870bbd"), "{text}");
+    let (ok, csv) = run_log(&demo_paths(state.path()), None, None, true);
+    assert!(ok && csv.contains(",13ec56b0d9870bbd,"), "the CSV keeps the clip id for scripts: {csv}");
+    assert!(csv.contains(",冬季防火提醒（青溪话）\n"), "the CSV's last column is the title: {csv}");
+}
+
+#[test]
 fn log_as_csv() {
     let state = demo_state();
     let (ok, text) = run_log(&demo_paths(state.path()), Some("dongmen"), None, true);
@@ -577,7 +603,13 @@ fn log_as_csv() {
     assert_eq!(lines[0], CSV_HEADER);
     assert_eq!(lines.len(), 5, "{text}");
     assert!(lines[1].starts_with("30,dongmen,dongmen,"), "{text}");
-    assert!(lines[1].contains(",2026-11-30T23:00:00.000Z,2026-11-30T23:00:00.000Z,2026-11-30T23:01:00.000Z,,played,"));
+    // Station time with its offset, as the pages show it.
+    assert!(
+        lines[1].contains(
+            ",2026-12-01T07:00:00.000+08:00,2026-12-01T07:00:00.000+08:00,2026-12-01T07:01:00.000+08:00,,played,"
+        ),
+        "{text}"
+    );
     assert!(lines[2].contains(",90000,late,"), "{text}");
 }
 

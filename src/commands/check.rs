@@ -24,7 +24,12 @@ pub fn run(paths: &Paths, profile: Option<&str>, out: &mut dyn Write, err: &mut 
     match config::load(&paths.layout, profile, &catalog) {
         Ok(plan) => {
             let approved = clips.iter().filter(|c| c.review.is_approved()).count();
-            writeln!(out, "{}", summary(&plan, clips.len(), approved))?;
+            let mut line = summary(&plan, clips.len(), approved);
+            if let Some(note) = card_note(&plan) {
+                let profile = format!("profile {};", plan.profile.name);
+                line = line.replacen(&profile, &format!("profile {} ({note});", plan.profile.name), 1);
+            }
+            writeln!(out, "{line}")?;
             Ok(true)
         }
         Err(problems) => {
@@ -33,6 +38,23 @@ pub fn run(paths: &Paths, profile: Option<&str>, out: &mut dyn Write, err: &mut 
             Ok(false)
         }
     }
+}
+
+/// What serve would meet at the sound card now, when it is not what the profile needs: the
+/// configuration is right (check still passes), but the station would not be heard.
+fn card_note(plan: &Plan) -> Option<String> {
+    let absent: Vec<crate::output::Absent> =
+        plan.profile.outputs.iter().filter_map(|o| crate::output::probe(o).err()).collect();
+    let first = absent.first()?;
+    let devices: Vec<&str> = absent.iter().map(|a| a.device.as_str()).collect();
+    let (its, state) = if absent.len() == 1 { ("its card", "is") } else { ("its cards", "are") };
+    let what = if first.missing { "not present".to_owned() } else { format!("not usable: {}", first.why) };
+    let fallback = if plan.profile.name == "virtual" {
+        "serve would not start"
+    } else {
+        "serve would fall back to virtual: villages would hear nothing"
+    };
+    Some(format!("{its} {} {state} {what}; {fallback}", devices.join(", ")))
 }
 
 /// `ok: 8 villages in 2 townships, 4 slots, 7 clips (7 approved), profile virtual; next cue ...`

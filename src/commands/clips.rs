@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use super::Paths;
+use crate::library::tenths;
 
 /// Lists every clip. Unreadable clip folders are reported on `err` and make the result false.
 pub fn run(paths: &Paths, as_json: bool, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Result<bool> {
@@ -31,8 +32,8 @@ pub fn run(paths: &Paths, as_json: bool, out: &mut dyn Write, err: &mut dyn Writ
             c.language.as_str(),
             c.kind.name(),
             c.duration_s,
-            c.loudness.integrated_lufs,
-            c.loudness.true_peak_dbtp,
+            tenths(c.loudness.integrated_lufs),
+            tenths(c.loudness.true_peak_dbtp),
             c.review.name(),
             c.title
         )?;

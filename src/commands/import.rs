@@ -9,7 +9,7 @@ use serde_json::json;
 use super::Paths;
 use crate::config;
 use crate::domain::{ClipKind, ReviewState};
-use crate::library::{ClipMeta, ImportError, ImportRequest, Refusal};
+use crate::library::{ClipMeta, ImportError, ImportRequest, Refusal, tenths};
 
 /// Tags given on the command line, applied to every file.
 #[derive(Debug, Clone)]
@@ -147,9 +147,9 @@ fn describe(file: &Path, m: &ClipMeta, existing: bool) -> String {
         m.language,
         m.kind,
         m.duration_s,
-        m.loudness.integrated_lufs,
-        m.loudness.true_peak_dbtp,
-        m.loudness.gain_db,
+        tenths(m.loudness.integrated_lufs),
+        tenths(m.loudness.true_peak_dbtp),
+        tenths(m.loudness.gain_db),
         m.review.name()
     );
     if let Some(n) = m.max_plays_per_day {

@@ -1,5 +1,5 @@
 //! `xiangyin log`: the as-run log — what the station actually did with each cue — as a table for
-//! people (station time) or as CSV for spreadsheets (UTC).
+//! people or as CSV for spreadsheets, both in station time (CSV with the offset: `+08:00`).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -21,7 +21,7 @@ use crate::store::{self, AsRunRow, Filter, Store};
 /// Returns false (after one sentence on `out`) when `since` is not a time, the village is unknown,
 /// or the database cannot be opened. When there is no database yet it says so and returns true.
 /// Times in the table and `since` are read in the station's time zone; when `station.yaml` is
-/// broken they are UTC, and the table says so (CSV times are always UTC).
+/// broken they are UTC, and the table says so (CSV times carry their offset either way).
 pub fn run(
     paths: &Paths,
     village: Option<&str>,
@@ -92,7 +92,7 @@ pub fn run(
         if let Some(note) = &tz_note {
             tracing::warn!("{note}");
         }
-        store::write_csv(&rows, out)?;
+        store::write_csv(&rows, tz, &titles(paths), out)?;
         return Ok(true);
     }
     if let Some(note) = &tz_note {
@@ -110,7 +110,7 @@ pub fn run(
         return Ok(true);
     }
     writeln!(out, "as-run log{scope}, times in {tz}:")?;
-    write_table(&rows, tz, out)?;
+    write_table(&rows, tz, &titles(paths), out)?;
     writeln!(out, "{}", summary(&rows))?;
     Ok(true)
 }
@@ -173,7 +173,28 @@ fn unknown_village(v: &VillageId, configured: Option<&Vec<(VillageId, String)>>,
     }
 }
 
-fn write_table(rows: &[AsRunRow], tz: Tz, out: &mut dyn Write) -> std::io::Result<()> {
+/// Clip id → title, from the library (none when it cannot be read: ids are shown then).
+fn titles(paths: &Paths) -> BTreeMap<String, String> {
+    match paths.library().list() {
+        Ok((clips, _)) => clips.into_iter().map(|c| (c.id.to_string(), c.title)).collect(),
+        Err(e) => {
+            tracing::warn!("the clip library cannot be read ({e}): clips are shown by id");
+            BTreeMap::new()
+        }
+    }
+}
+
+/// At most `max` characters of `s`, with `…` when cut.
+fn clipped(s: &str, max: usize) -> String {
+    if s.chars().count() <= max { s.to_owned() } else { s.chars().take(max - 1).chain(['…']).collect() }
+}
+
+fn write_table(
+    rows: &[AsRunRow],
+    tz: Tz,
+    titles: &BTreeMap<String, String>,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     const HEADER: [&str; 9] =
         ["scheduled", "started", "village", "clip", "language", "priority", "outcome", "slot", "detail"];
     let dash = || "-".to_owned();
@@ -195,7 +216,9 @@ fn write_table(rows: &[AsRunRow], tz: Tz, out: &mut dyn Write) -> std::io::Resul
                 scheduled.format("%Y-%m-%d %H:%M:%S").to_string(),
                 started,
                 r.village.to_string(),
-                r.clip.as_ref().map_or_else(dash, ToString::to_string),
+                r.clip
+                    .as_ref()
+                    .map_or_else(dash, |c| titles.get(c.as_str()).map_or_else(|| c.to_string(), |t| clipped(t, 24))),
                 r.language.as_ref().map_or_else(dash, ToString::to_string),
                 r.priority.map_or_else(dash, |p| p.name().to_owned()),
                 outcome,

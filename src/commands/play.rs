@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use super::Paths;
 use crate::config::{self, OutputKind};
-use crate::domain::{ClipId, CueId, Priority, TimeOfDay, VillageId};
+use crate::domain::{ClipId, Cue, CueId, Priority, TimeOfDay, VillageId};
 use crate::engine::{CueCommand, EngineConfig, EventKind};
 use crate::output;
 use crate::playout::{self, PlayoutEvent};
+use crate::store::{self, AsRunOutcome, Store};
 
 /// How far ahead of hearing the engine renders during `play`.
 const LEAD: Duration = Duration::from_millis(100);
@@ -48,11 +49,29 @@ pub fn run(
     let audio = library.load_canonical(&meta.id)?;
 
     let start = chrono::Utc::now();
+    // A cue id of its own (the instant, with the top bit set: scheduled cues' ids are hashes).
+    let id = CueId(start.timestamp_nanos_opt().unwrap_or_default() as u64 | 1 << 63);
+    let log = AsRun::open(
+        paths,
+        Cue {
+            id,
+            village: v.id.clone(),
+            zone: v.zone.clone(),
+            clip: meta.id.clone(),
+            language: meta.language.clone(),
+            priority,
+            at: start,
+            gain,
+            chime: None,
+            slot: None,
+        },
+    );
     let mut sinks = Vec::new();
     for o in &plan.profile.outputs {
         match output::open(o, &paths.state, "play", start) {
             Ok(s) => sinks.push(s),
             Err(e) => {
+                log.failed(&e.to_string());
                 writeln!(out, "{e}")?;
                 writeln!(out, "(try `--profile virtual` to record to WAV instead)")?;
                 return Ok(false);
@@ -77,7 +96,6 @@ pub fn run(
         gain.0
     )?;
     let running = playout::start(&plan.profile, &EngineConfig::default(), sinks, LEAD)?;
-    let id = CueId(1);
     running.handle.cue(CueCommand { id, zone: v.zone.clone(), audio, gain, chime: None, priority, start: 0 }, None);
     let limit = Duration::from_secs_f64(meta.duration_s + 10.0);
     let deadline = std::time::Instant::now() + limit;
@@ -86,10 +104,13 @@ pub fn run(
     let village_outputs: Vec<String> =
         plan.profile.zones[&v.zone].iter().map(|c| plan.profile.outputs[c.output].name.to_string()).collect();
     let mut silent: Vec<(String, String)> = Vec::new();
+    let mut ended = None;
     while let Ok(ev) = running.events.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())) {
         match ev {
-            PlayoutEvent::Cue { event, .. } if matches!(event.kind, EventKind::Ended(c) | EventKind::Stopped(c) if c == id) =>
+            PlayoutEvent::Cue { event, at } if event.kind == EventKind::Started(id) => log.started(at),
+            PlayoutEvent::Cue { event, at } if matches!(event.kind, EventKind::Ended(c) | EventKind::Stopped(c) if c == id) =>
             {
+                ended = Some(at);
                 ok = true;
                 break;
             }
@@ -108,6 +129,12 @@ pub fn run(
         }
     }
     running.shutdown();
+    // The as-run log says what the village heard, as for the station's own cues.
+    match (ended, silent.first()) {
+        (_, Some((o, reason))) => log.failed(&format!("output {o}: {reason}")),
+        (Some(at), None) => log.ended(at, AsRunOutcome::Played),
+        (None, None) => log.failed("did not finish playing"),
+    }
     if ok && !silent.is_empty() {
         let names: Vec<String> = silent.iter().map(|(o, _)| format!("`{o}`")).collect();
         writeln!(
@@ -135,3 +162,51 @@ pub fn run(
     }
     Ok(ok)
 }
+
+/// The as-run row of a `play`: written to the station database like any cue's (detail
+/// "xiangyin play"), so the log shows this village was played to from the command line. A
+/// database that cannot be opened or written only costs the row, never the play (said once).
+struct AsRun {
+    store: Option<Store>,
+    id: CueId,
+}
+
+impl AsRun {
+    fn open(paths: &Paths, cue: Cue) -> AsRun {
+        let id = cue.id;
+        let store = Store::open(&store::default_path(&paths.state))
+            .and_then(|s| s.record_cue_saying(&cue, Some(DETAIL)).map(|_| s));
+        match store {
+            Ok(s) => AsRun { store: Some(s), id },
+            Err(e) => {
+                tracing::warn!("this play is not in the as-run log: {e}");
+                AsRun { store: None, id }
+            }
+        }
+    }
+
+    fn write(&self, what: &str, f: impl FnOnce(&Store) -> Result<bool, crate::store::StoreError>) {
+        if let Some(s) = &self.store
+            && let Err(e) = f(s)
+        {
+            tracing::warn!("the as-run log did not get this play's {what}: {e}");
+        }
+    }
+
+    fn started(&self, at: chrono::DateTime<chrono::Utc>) {
+        self.write("start", |s| s.mark_started(self.id, at, None));
+    }
+
+    fn ended(&self, at: chrono::DateTime<chrono::Utc>, outcome: AsRunOutcome) {
+        self.write("end", |s| s.mark_ended(self.id, at, outcome));
+    }
+
+    fn failed(&self, why: &str) {
+        self.write("outcome", |s| {
+            s.mark_outcome(self.id, AsRunOutcome::FailedOutput, Some(&format!("{DETAIL}: {why}")))
+        });
+    }
+}
+
+/// The as-run detail of a `play`.
+const DETAIL: &str = "xiangyin play";

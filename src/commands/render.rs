@@ -14,7 +14,9 @@ use crate::domain::CueId;
 use crate::engine::{CueCommand, ENGINE_RATE, Engine, EngineConfig, Event, EventKind};
 use crate::library::{AudioCache, Library, catalog_of};
 use crate::output;
-use crate::scheduler::{self, ClipIndex, Planned, PlaylistState};
+use crate::scheduler::{self, ClipIndex, Planned};
+use crate::station::Projection;
+use crate::store::{self, Store};
 
 /// Frames rendered per engine call.
 const BLOCK: usize = 4800;
@@ -86,8 +88,25 @@ pub fn run(
     std::fs::create_dir_all(out_dir)?;
     let index = ClipIndex::new(&clips);
     let calendar = plan.calendar.clone();
-    let planned =
-        scheduler::plan_window(&plan, &index, from, to, &mut PlaylistState::default(), &|d| calendar.is_holiday(d));
+    // The rotation the station saved, so that a rotating playlist renders the item the station
+    // will play (and the web page's day picture shows).
+    let db = store::default_path(&paths.state);
+    let projection = if db.exists() {
+        match Store::open(&db).and_then(|s| Projection::saved(&s)) {
+            Ok(p) => {
+                writeln!(out, "rotation: as the station saved it in {}", db.display())?;
+                p
+            }
+            Err(e) => {
+                writeln!(out, "rotation: from each playlist's first item ({e})")?;
+                Projection::fresh()
+            }
+        }
+    } else {
+        writeln!(out, "rotation: from each playlist's first item (no station database at {} yet)", db.display())?;
+        Projection::fresh()
+    };
+    let planned = projection.plan(&plan, &index, from, to, Utc::now(), &|d| calendar.is_holiday(d));
     let fates = play(&plan, &library, &planned, from, to, out_dir)?;
     write_csv(&out_dir.join("cues.csv"), &planned, &fates, from, tz)?;
     let played = fates.values().filter(|f| f.start.is_some()).count();

@@ -8,7 +8,7 @@ use super::files::ProfileFile;
 use super::model::{ChannelRef, MIB, Output, OutputKind, Profile, RecorderBudget, SampleFormat};
 use super::problem::Problems;
 use super::yaml::{self, Doc};
-use crate::domain::{GainDb, OutputName, ZoneId};
+use crate::domain::{GainDb, OutputName, Say, Text, ZoneId};
 use crate::yaml_path;
 
 /// Highest channel count an output may declare.
@@ -30,12 +30,15 @@ pub(super) fn profile(name: &str, file: &Path, text: &str, problems: &mut Proble
         let oname = match OutputName::new(&o.name) {
             Ok(n) => n,
             Err(e) => {
-                problems.push(at.at(yaml_path!["outputs", i, "name"], e.to_string()));
+                problems.push(at.at(yaml_path!["outputs", i, "name"], e.text()));
                 continue;
             }
         };
         if outputs.iter().any(|x| x.name == oname) {
-            problems.push(at.at(yaml_path!["outputs", i, "name"], format!("output `{}` is named twice", o.name)));
+            problems.push(at.at(
+                yaml_path!["outputs", i, "name"],
+                (format!("output `{}` is named twice", o.name), format!("输出 `{}` 的名字重复了", o.name)),
+            ));
         }
         let kind = match o.kind.as_str() {
             "device" => match &o.device {
@@ -45,7 +48,10 @@ pub(super) fn profile(name: &str, file: &Path, text: &str, problems: &mut Proble
                 _ => {
                     problems.push(at.at(
                         yaml_path!["outputs", i, "kind"],
-                        "a `device` output needs `device:` — an id as `xiangyin devices` prints it, e.g. alsa:default",
+                        (
+                            "a `device` output needs `device:` — an id as `xiangyin devices` prints it, e.g. alsa:default",
+                            "`device` 类型的输出要写 `device:`，填 `xiangyin devices` 列出的设备编号，例如 alsa:default",
+                        ),
                     ));
                     None
                 }
@@ -54,9 +60,13 @@ pub(super) fn profile(name: &str, file: &Path, text: &str, problems: &mut Proble
                 None | Some("run") => Some(OutputKind::Wav { hourly: false, budget: Some(budget_of(o)) }),
                 Some("hour") => Some(OutputKind::Wav { hourly: true, budget: Some(budget_of(o)) }),
                 Some(other) => {
-                    problems.push(
-                        at.at(yaml_path!["outputs", i, "split"], format!("split `{other}` is not `run` or `hour`")),
-                    );
+                    problems.push(at.at(
+                        yaml_path!["outputs", i, "split"],
+                        (
+                            format!("split `{other}` is not `run` or `hour`"),
+                            format!("split 写成了 `{other}`，只能是 `run` 或 `hour`"),
+                        ),
+                    ));
                     None
                 }
             },
@@ -64,7 +74,10 @@ pub(super) fn profile(name: &str, file: &Path, text: &str, problems: &mut Proble
             other => {
                 problems.push(at.at(
                     yaml_path!["outputs", i, "kind"],
-                    format!("output kind `{other}` is not one of device, wav, null"),
+                    (
+                        format!("output kind `{other}` is not one of device, wav, null"),
+                        format!("输出类型 `{other}` 不对：只能是 device、wav、null 之一"),
+                    ),
                 ));
                 None
             }
@@ -76,15 +89,23 @@ pub(super) fn profile(name: &str, file: &Path, text: &str, problems: &mut Proble
                 ("keep_free_mb", o.keep_free_mb.is_some()),
             ] {
                 if given {
-                    problems
-                        .push(at.at_key(yaml_path!["outputs", i, key], format!("`{key}:` only applies to kind `wav`")));
+                    problems.push(at.at_key(
+                        yaml_path!["outputs", i, key],
+                        (format!("`{key}:` only applies to kind `wav`"), format!("`{key}:` 只用于 `wav` 类型的输出")),
+                    ));
                 }
             }
         } else if o.budget_mb == Some(0) {
-            problems.push(at.at(yaml_path!["outputs", i, "budget_mb"], "a recorder needs a budget of at least 1 MiB"));
+            problems.push(at.at(
+                yaml_path!["outputs", i, "budget_mb"],
+                ("a recorder needs a budget of at least 1 MiB", "录音输出的存储空间至少要给 1 MiB"),
+            ));
         }
         if o.kind != "device" && o.device.is_some() {
-            problems.push(at.at_key(yaml_path!["outputs", i, "device"], "`device:` only applies to kind `device`"));
+            problems.push(at.at_key(
+                yaml_path!["outputs", i, "device"],
+                ("`device:` only applies to kind `device`", "`device:` 只用于 `device` 类型的输出"),
+            ));
         }
         let format = match o.format.as_str() {
             "i16" => Some(SampleFormat::I16),
@@ -94,19 +115,30 @@ pub(super) fn profile(name: &str, file: &Path, text: &str, problems: &mut Proble
             other => {
                 problems.push(at.at(
                     yaml_path!["outputs", i, "format"],
-                    format!("sample format `{other}` is not one of i16, i24, i32, f32"),
+                    (
+                        format!("sample format `{other}` is not one of i16, i24, i32, f32"),
+                        format!("采样格式 `{other}` 不对：只能是 i16、i24、i32、f32 之一"),
+                    ),
                 ));
                 None
             }
         };
         if !(8_000..=192_000).contains(&o.rate) {
-            problems
-                .push(at.at(yaml_path!["outputs", i, "rate"], format!("rate {} Hz is outside 8000..192000", o.rate)));
+            problems.push(at.at(
+                yaml_path!["outputs", i, "rate"],
+                (
+                    format!("rate {} Hz is outside 8000..192000", o.rate),
+                    format!("采样率 {} Hz 超出 8000..192000 的范围", o.rate),
+                ),
+            ));
         }
         if o.channels == 0 || o.channels > MAX_CHANNELS {
             problems.push(at.at(
                 yaml_path!["outputs", i, "channels"],
-                format!("channel count {} is outside 1..{MAX_CHANNELS}", o.channels),
+                (
+                    format!("channel count {} is outside 1..{MAX_CHANNELS}", o.channels),
+                    format!("声道数 {} 超出 1..{MAX_CHANNELS} 的范围", o.channels),
+                ),
             ));
         }
         if let (Some(kind), Some(format)) = (kind, format) {
@@ -114,21 +146,33 @@ pub(super) fn profile(name: &str, file: &Path, text: &str, problems: &mut Proble
         }
     }
     if f.outputs.is_empty() {
-        problems.push(at.at(yaml_path!["outputs"], "a profile needs at least one output"));
+        problems
+            .push(at.at(yaml_path!["outputs"], ("a profile needs at least one output", "硬件配置至少要有一个输出")));
     }
 
     // A channel reference: `output:N`, N from 1.
-    let parse_channel = |s: &str| -> Result<(usize, u16), String> {
-        let (o, n) = s.rsplit_once(':').ok_or_else(|| format!("`{s}` is not a channel: write output:N, e.g. rec:1"))?;
-        let oi = outputs.iter().position(|x| x.name.as_str() == o).ok_or_else(|| {
-            format!(
-                "no output named `{o}` (outputs: {})",
-                outputs.iter().map(|x| x.name.as_str()).collect::<Vec<_>>().join(", ")
+    let parse_channel = |s: &str| -> Result<(usize, u16), Text> {
+        let (o, n) = s.rsplit_once(':').ok_or_else(|| {
+            Text::new(
+                format!("`{s}` is not a channel: write output:N, e.g. rec:1"),
+                format!("`{s}` 不是声道：请写成“输出名:声道号”，例如 rec:1"),
             )
         })?;
-        let n: u16 = n.parse().map_err(|_| format!("`{s}`: channel number must be 1 or more"))?;
+        let oi = outputs.iter().position(|x| x.name.as_str() == o).ok_or_else(|| {
+            let names: Vec<&str> = outputs.iter().map(|x| x.name.as_str()).collect();
+            Text::new(
+                format!("no output named `{o}` (outputs: {})", names.join(", ")),
+                format!("没有叫 `{o}` 的输出（现有输出：{}）", names.join("、")),
+            )
+        })?;
+        let n: u16 = n.parse().map_err(|_| {
+            Text::new(format!("`{s}`: channel number must be 1 or more"), format!("`{s}`：声道号要写 1 或以上的数字"))
+        })?;
         if n == 0 || n > outputs[oi].channels {
-            return Err(format!("`{s}`: output `{o}` has channels 1..{}", outputs[oi].channels));
+            return Err(Text::new(
+                format!("`{s}`: output `{o}` has channels 1..{}", outputs[oi].channels),
+                format!("`{s}`：输出 `{o}` 只有 1..{} 号声道", outputs[oi].channels),
+            ));
         }
         Ok((oi, n - 1))
     };
@@ -139,9 +183,10 @@ pub(super) fn profile(name: &str, file: &Path, text: &str, problems: &mut Proble
             Ok(c) if (-60.0..=12.0).contains(db) => {
                 trims.insert(c, GainDb(*db));
             }
-            Ok(_) => {
-                problems.push(at.at(yaml_path!["trim_db", k.as_str()], format!("trim {db} dB is outside -60..+12")))
-            }
+            Ok(_) => problems.push(at.at(
+                yaml_path!["trim_db", k.as_str()],
+                (format!("trim {db} dB is outside -60..+12"), format!("微调 {db} dB 超出 -60..+12 的范围")),
+            )),
             Err(e) => problems.push(at.at_key(yaml_path!["trim_db", k.as_str()], e)),
         }
     }
@@ -152,12 +197,15 @@ pub(super) fn profile(name: &str, file: &Path, text: &str, problems: &mut Proble
         let zid = match ZoneId::new(z) {
             Ok(id) => id,
             Err(e) => {
-                problems.push(at.at_key(yaml_path!["zones", z.as_str()], e.to_string()));
+                problems.push(at.at_key(yaml_path!["zones", z.as_str()], e.text()));
                 continue;
             }
         };
         if chans.is_empty() {
-            problems.push(at.at(yaml_path!["zones", z.as_str()], format!("zone `{z}` feeds no channel")));
+            problems.push(at.at(
+                yaml_path!["zones", z.as_str()],
+                (format!("zone `{z}` feeds no channel"), format!("分区 `{z}` 没有接任何声道")),
+            ));
         }
         let mut refs = Vec::new();
         let mut mine = BTreeSet::new();
@@ -165,12 +213,19 @@ pub(super) fn profile(name: &str, file: &Path, text: &str, problems: &mut Proble
             match parse_channel(c) {
                 Ok(key) => {
                     if !mine.insert(key) {
-                        problems
-                            .push(at.at(yaml_path!["zones", z.as_str(), j], format!("channel `{c}` is listed twice")));
+                        problems.push(at.at(
+                            yaml_path!["zones", z.as_str(), j],
+                            (format!("channel `{c}` is listed twice"), format!("声道 `{c}` 写了两次")),
+                        ));
                     } else if let Some(other) = fed_by.insert(key, z.clone()) {
                         problems.push(at.at(
                             yaml_path!["zones", z.as_str(), j],
-                            format!("channel `{c}` already carries zone `{other}`; one channel feeds one amplifier"),
+                            (
+                                format!(
+                                    "channel `{c}` already carries zone `{other}`; one channel feeds one amplifier"
+                                ),
+                                format!("声道 `{c}` 已经接了分区 `{other}`；一个声道只能接一台功放"),
+                            ),
                         ));
                     }
                     refs.push(ChannelRef {
@@ -185,9 +240,13 @@ pub(super) fn profile(name: &str, file: &Path, text: &str, problems: &mut Proble
         zones.insert(zid, refs);
     }
     if !(-20.0..=0.0).contains(&f.max_level_dbfs) {
-        problems.push(
-            at.at(yaml_path!["max_level_dbfs"], format!("max_level_dbfs {} is outside -20..0", f.max_level_dbfs)),
-        );
+        problems.push(at.at(
+            yaml_path!["max_level_dbfs"],
+            (
+                format!("max_level_dbfs {} is outside -20..0", f.max_level_dbfs),
+                format!("max_level_dbfs {} 超出 -20..0 的范围", f.max_level_dbfs),
+            ),
+        ));
     }
 
     (problems.len() == before).then(|| Profile {

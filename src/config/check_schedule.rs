@@ -11,7 +11,7 @@ use super::files::{Chime, ScheduleFile};
 use super::model::{Catalog, ItemRef, Playlist, PlaylistMode, QuietRule, Slot, Station, Village};
 use super::problem::Problems;
 use super::yaml::{self, Doc};
-use crate::domain::{CronRule, PlaylistId, Priority, VillageId};
+use crate::domain::{CronRule, PlaylistId, Priority, Say, VillageId};
 use crate::yaml_path;
 
 /// How far ahead a cron rule must fire at least once (leap days included).
@@ -47,7 +47,10 @@ impl Schedule {
                 if let Some(first) = defined_in.insert(name.clone(), file.clone()) {
                     problems.push(at.at_key(
                         yaml_path!["playlists", name.as_str()],
-                        format!("playlist `{name}` is already defined in {}", first.display()),
+                        (
+                            format!("playlist `{name}` is already defined in {}", first.display()),
+                            format!("播放单 `{name}` 已经在 {} 里定义过了", first.display()),
+                        ),
                     ));
                     continue;
                 }
@@ -65,9 +68,15 @@ impl Schedule {
                 if let Some(first) = slot_names.insert(name.clone(), file.clone()) {
                     problems.push(at.at(
                         yaml_path!["slots", i],
-                        format!(
-                            "slot name `{name}` is already used in {}; give each slot its own `name:`",
-                            first.display()
+                        (
+                            format!(
+                                "slot name `{name}` is already used in {}; give each slot its own `name:`",
+                                first.display()
+                            ),
+                            format!(
+                                "播放时间的名称 `{name}` 已经在 {} 里用过了；请给每个播放时间写不同的 `name:`",
+                                first.display()
+                            ),
                         ),
                     ));
                 }
@@ -89,13 +98,17 @@ fn check_item(
 ) -> Option<ItemRef> {
     match item_ref(text) {
         Ok(ItemRef::Clip(c)) if !ctx.catalog.clips.contains(&c) => {
-            problems.push(at.at(path, format!("no clip `{c}` in audio-library")));
+            problems.push(at.at(path, (format!("no clip `{c}` in audio-library"), format!("音频库里没有录音 `{c}`"))));
             None
         }
         Ok(ItemRef::Message(m)) if !ctx.catalog.messages.contains_key(&m) => {
-            problems.push(
-                at.at(path, format!("message `{m}` has no clip in audio-library (import one with --message {m})")),
-            );
+            problems.push(at.at(
+                path,
+                (
+                    format!("message `{m}` has no clip in audio-library (import one with --message {m})"),
+                    format!("消息 `{m}` 在音频库里还没有录音（用 --message {m} 导入一条）"),
+                ),
+            ));
             None
         }
         Ok(r) => Some(r),
@@ -114,8 +127,7 @@ fn playlist(
     problems: &mut Problems,
 ) -> Option<Playlist> {
     let before = problems.len();
-    let id =
-        PlaylistId::new(name).map_err(|e| problems.push(at.at_key(yaml_path!["playlists", name], e.to_string()))).ok();
+    let id = PlaylistId::new(name).map_err(|e| problems.push(at.at_key(yaml_path!["playlists", name], e.text()))).ok();
     let mode = match p.mode.as_str() {
         "in-order" => Some(PlaylistMode::InOrder),
         "rotate" => Some(PlaylistMode::Rotate),
@@ -123,13 +135,19 @@ fn playlist(
         other => {
             problems.push(at.at(
                 yaml_path!["playlists", name, "mode"],
-                format!("mode `{other}` is not one of in-order, rotate, shuffle"),
+                (
+                    format!("mode `{other}` is not one of in-order, rotate, shuffle"),
+                    format!("播放方式 `{other}` 不对：只能是 in-order、rotate、shuffle 之一"),
+                ),
             ));
             None
         }
     };
     if p.items.is_empty() {
-        problems.push(at.at(yaml_path!["playlists", name, "items"], format!("playlist `{name}` has no items")));
+        problems.push(at.at(
+            yaml_path!["playlists", name, "items"],
+            (format!("playlist `{name}` has no items"), format!("播放单 `{name}` 里什么也没有")),
+        ));
     }
     let items: Vec<ItemRef> = p
         .items
@@ -138,10 +156,16 @@ fn playlist(
         .filter_map(|(j, it)| check_item(at, yaml_path!["playlists", name, "items", j], it, ctx, problems))
         .collect();
     if !(0.0..=3600.0).contains(&p.gap_s) {
-        problems.push(at.at(yaml_path!["playlists", name, "gap_s"], format!("gap {} s is outside 0..3600", p.gap_s)));
+        problems.push(at.at(
+            yaml_path!["playlists", name, "gap_s"],
+            (format!("gap {} s is outside 0..3600", p.gap_s), format!("间隔 {} 秒超出 0..3600 的范围", p.gap_s)),
+        ));
     }
     if p.repeat == 0 || p.repeat > 100 {
-        problems.push(at.at(yaml_path!["playlists", name, "repeat"], format!("repeat {} is outside 1..100", p.repeat)));
+        problems.push(at.at(
+            yaml_path!["playlists", name, "repeat"],
+            (format!("repeat {} is outside 1..100", p.repeat), format!("重复次数 {} 超出 1..100 的范围", p.repeat)),
+        ));
     }
     (problems.len() == before).then(|| Playlist {
         id: id.expect("checked"),
@@ -155,7 +179,12 @@ fn playlist(
 fn date(at: &At<'_>, path: &[yaml::Seg<'_>], s: &Option<String>, problems: &mut Problems) -> Option<NaiveDate> {
     let s = s.as_deref()?;
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| problems.push(at.at(path, format!("`{s}` is not a date: write YYYY-MM-DD"))))
+        .map_err(|_| {
+            problems.push(at.at(
+                path,
+                (format!("`{s}` is not a date: write YYYY-MM-DD"), format!("`{s}` 不是日期：请写 YYYY-MM-DD")),
+            ))
+        })
         .ok()
 }
 
@@ -169,13 +198,16 @@ fn slot(
 ) -> Option<Slot> {
     let before = problems.len();
     let cron =
-        CronRule::parse(&s.cron).map_err(|e| problems.push(at.at(yaml_path!["slots", i, "cron"], e.to_string()))).ok();
+        CronRule::parse(&s.cron).map_err(|e| problems.push(at.at(yaml_path!["slots", i, "cron"], e.text()))).ok();
     let from = date(at, yaml_path!["slots", i, "from"], &s.from, problems);
     let until = date(at, yaml_path!["slots", i, "until"], &s.until, problems);
     if let (Some(a), Some(b)) = (from, until)
         && b < a
     {
-        problems.push(at.at(yaml_path!["slots", i, "until"], format!("`until` {b} is before `from` {a}")));
+        problems.push(at.at(
+            yaml_path!["slots", i, "until"],
+            (format!("`until` {b} is before `from` {a}"), format!("`until` {b} 早于 `from` {a}")),
+        ));
     }
     if let (Some(cron), Some(st)) = (&cron, ctx.station)
         && !cron_can_fire(cron, st, from, until)
@@ -188,16 +220,28 @@ fn slot(
                 until.map_or("forever".into(), |d| d.to_string())
             ),
         };
-        problems.push(at.at(yaml_path!["slots", i, "cron"], format!("cron `{}` never fires {window}", s.cron)));
+        let window_zh = match (from, until) {
+            (None, None) => format!("在今后 {CRON_HORIZON_YEARS} 年内"),
+            (Some(a), None) => format!("从 {a} 起"),
+            (None, Some(b)) => format!("从今天到 {b}"),
+            (Some(a), Some(b)) => format!("从 {a} 到 {b}"),
+        };
+        problems.push(at.at(
+            yaml_path!["slots", i, "cron"],
+            (
+                format!("cron `{}` never fires {window}", s.cron),
+                format!("cron 规则 `{}` {window_zh}一次也不会触发", s.cron),
+            ),
+        ));
     }
 
     if !playlists.contains_key(&s.playlist) {
+        let known: Vec<&str> = playlists.keys().map(String::as_str).collect();
         problems.push(at.at(
             yaml_path!["slots", i, "playlist"],
-            format!(
-                "unknown playlist `{}` (known: {})",
-                s.playlist,
-                playlists.keys().cloned().collect::<Vec<_>>().join(", ")
+            (
+                format!("unknown playlist `{}` (known: {})", s.playlist, known.join(", ")),
+                format!("没有叫 `{}` 的播放单（已有：{}）", s.playlist, known.join("、")),
             ),
         ));
     }
@@ -210,7 +254,10 @@ fn slot(
             Some(st) if st.chime.is_none() => {
                 problems.push(at.at(
                     yaml_path!["slots", i, "chime"],
-                    "`chime: true` but station.yaml names no `chime:`; name one there or a message here",
+                    (
+                        "`chime: true` but station.yaml names no `chime:`; name one there or a message here",
+                        "写了 `chime: true`，但 station.yaml 里没有设 `chime:`；请在那里设一个，或在这里直接写消息",
+                    ),
                 ));
                 None
             }
@@ -223,9 +270,13 @@ fn slot(
         && matches!(s.chime, Some(Chime::Flag(true)))
         && !ctx.catalog.messages.contains_key(m)
     {
-        problems.push(
-            at.at(yaml_path!["slots", i, "chime"], format!("the station chime `{m}` has no clip in audio-library")),
-        );
+        problems.push(at.at(
+            yaml_path!["slots", i, "chime"],
+            (
+                format!("the station chime `{m}` has no clip in audio-library"),
+                format!("广播站的提示音 `{m}` 在音频库里还没有录音"),
+            ),
+        ));
     }
 
     let priority = match s.priority.as_deref() {
@@ -234,7 +285,10 @@ fn slot(
         Some(other) => {
             problems.push(at.at(
                 yaml_path!["slots", i, "priority"],
-                format!("slot priority `{other}` is not `scheduled` or `background` (manual and emergency are for broadcasting now)"),
+                (
+                    format!("slot priority `{other}` is not `scheduled` or `background` (manual and emergency are for broadcasting now)"),
+                    format!("播放时间的优先级 `{other}` 不对：只能是 `scheduled` 或 `background`（manual 和 emergency 用于马上广播）"),
+                ),
             ));
             Priority::Scheduled
         }
@@ -243,7 +297,10 @@ fn slot(
         None | Some("play") => true,
         Some("skip") => false,
         Some(other) => {
-            problems.push(at.at(yaml_path!["slots", i, "on_holidays"], format!("`{other}` is not `play` or `skip`")));
+            problems.push(at.at(
+                yaml_path!["slots", i, "on_holidays"],
+                (format!("`{other}` is not `play` or `skip`"), format!("`{other}` 不对：只能是 `play` 或 `skip`")),
+            ));
             true
         }
     };
@@ -251,16 +308,22 @@ fn slot(
         None | Some("skip") => QuietRule::Skip,
         Some("defer") => QuietRule::Defer,
         Some(other) => {
-            problems
-                .push(at.at(yaml_path!["slots", i, "in_quiet_hours"], format!("`{other}` is not `skip` or `defer`")));
+            problems.push(at.at(
+                yaml_path!["slots", i, "in_quiet_hours"],
+                (format!("`{other}` is not `skip` or `defer`"), format!("`{other}` 不对：只能是 `skip` 或 `defer`")),
+            ));
             QuietRule::Skip
         }
     };
     let grace_minutes = s.grace_minutes.unwrap_or(5.0);
     if !(0.0..=24.0 * 60.0).contains(&grace_minutes) {
-        problems.push(
-            at.at(yaml_path!["slots", i, "grace_minutes"], format!("grace {grace_minutes} min is outside 0..1440")),
-        );
+        problems.push(at.at(
+            yaml_path!["slots", i, "grace_minutes"],
+            (
+                format!("grace {grace_minutes} min is outside 0..1440"),
+                format!("宽限时间 {grace_minutes} 分钟超出 0..1440 的范围"),
+            ),
+        ));
     }
 
     (problems.len() == before).then(|| Slot {
@@ -295,9 +358,10 @@ fn targets(
             Some(x) => {
                 chosen.insert(&x.id);
             }
-            None => {
-                problems.push(at.at(yaml_path!["slots", i, "targets", "villages", j], format!("unknown village `{v}`")))
-            }
+            None => problems.push(at.at(
+                yaml_path!["slots", i, "targets", "villages", j],
+                (format!("unknown village `{v}`"), format!("没有叫 `{v}` 的村")),
+            )),
         }
     }
     for (j, name) in t.townships.iter().enumerate() {
@@ -308,9 +372,13 @@ fn targets(
         }
         if !any {
             let known: BTreeSet<&str> = villages.iter().map(|v| v.township.as_str()).collect();
+            let known: Vec<&str> = known.into_iter().collect();
             problems.push(at.at(
                 yaml_path!["slots", i, "targets", "townships", j],
-                format!("unknown township `{name}` (known: {})", known.into_iter().collect::<Vec<_>>().join(", ")),
+                (
+                    format!("unknown township `{name}` (known: {})", known.join(", ")),
+                    format!("没有叫 `{name}` 的乡镇（已有：{}）", known.join("、")),
+                ),
             ));
         }
     }
@@ -321,18 +389,19 @@ fn targets(
             chosen.insert(&v.id);
         }
         if !any {
-            problems.push(
-                at.at(
-                    yaml_path!["slots", i, "targets", "grids", j],
-                    format!("unknown grid `{g}`: no village lists it"),
-                ),
-            );
+            problems.push(at.at(
+                yaml_path!["slots", i, "targets", "grids", j],
+                (format!("unknown grid `{g}`: no village lists it"), format!("没有叫 `{g}` 的网格：哪个村都没写它")),
+            ));
         }
     }
     if !t.all && t.villages.is_empty() && t.townships.is_empty() && t.grids.is_empty() {
         problems.push(at.at(
             yaml_path!["slots", i, "targets"],
-            "the slot targets nobody: give villages, townships, grids, or all: true",
+            (
+                "the slot targets nobody: give villages, townships, grids, or all: true",
+                "这个播放时间没有播给任何地方：请写 villages、townships、grids，或 all: true",
+            ),
         ));
     }
     // File order of villages, not alphabetical.

@@ -34,6 +34,21 @@ pub struct StationFile {
     /// Message or clip played before a cue whose slot says `chime: true`.
     #[serde(default)]
     pub chime: Option<String>,
+    /// What people call each language, by tag: `cmn: {zh: 普通话, en: Mandarin}`.
+    #[serde(default)]
+    pub language_names: std::collections::BTreeMap<String, LanguageNameFile>,
+}
+
+/// The names of one language in `station.yaml`'s `language_names` (one may be left out).
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LanguageNameFile {
+    /// 中文名称，例如 青溪话.
+    #[serde(default)]
+    pub zh: String,
+    /// English name, e.g. Qingxi dialect.
+    #[serde(default)]
+    pub en: String,
 }
 
 fn default_timezone() -> String {

@@ -13,6 +13,8 @@ pub mod yaml;
 
 use std::path::{Path, PathBuf};
 
+use crate::domain::Text;
+
 pub use model::*;
 pub use problem::{Problem, Problems};
 
@@ -94,9 +96,10 @@ impl Layout {
 fn read(layout: &Layout, path: &Path) -> Result<String, Problem> {
     std::fs::read_to_string(path).map_err(|e| {
         let why = match e.kind() {
-            std::io::ErrorKind::NotFound => "the file does not exist".to_owned(),
-            std::io::ErrorKind::InvalidData => "the file is not UTF-8 text".to_owned(),
-            _ => e.to_string(),
+            std::io::ErrorKind::NotFound => Text::new("the file does not exist", "文件不存在"),
+            std::io::ErrorKind::InvalidData => Text::new("the file is not UTF-8 text", "文件不是 UTF-8 文本"),
+            // The system's own wording cannot be translated; say what failed around it.
+            _ => Text::new(e.to_string(), format!("读不了这个文件：{e}")),
         };
         Problem::whole_file(&layout.shown(path), why)
     })
@@ -123,17 +126,27 @@ pub fn load(layout: &Layout, profile: Option<&str>, catalog: &Catalog) -> Result
     let mut problems = Problems::default();
 
     let station_path = layout.schedules().join(Layout::STATION);
-    let station = match read(layout, &station_path) {
-        Ok(text) => check_station::station(&layout.shown(&station_path), &text, &mut problems),
+    let (station, named_profile) = match read(layout, &station_path) {
+        Ok(text) => {
+            let station = check_station::station(&layout.shown(&station_path), &text, &mut problems);
+            // A station.yaml with a mistake elsewhere still says which profile it means, so the
+            // villages are checked against that wiring, not another's.
+            let named = serde_yaml::from_str::<serde_yaml::Value>(&text)
+                .ok()
+                .and_then(|v| v.get("hardware_profile")?.as_str().map(str::to_owned))
+                .filter(|p| !p.is_empty() && !p.contains(['/', '\\']));
+            (station, named)
+        }
         Err(p) => {
             problems.push(p);
-            None
+            (None, None)
         }
     };
 
     let profile_name = profile
         .map(str::to_owned)
         .or_else(|| station.as_ref().map(|s| s.hardware_profile.clone()))
+        .or(named_profile)
         .unwrap_or_else(|| "default".to_owned());
     let profile_path = layout.profile(&profile_name);
     let profile = if profile_path.exists() {
@@ -145,10 +158,13 @@ pub fn load(layout: &Layout, profile: Option<&str>, catalog: &Catalog) -> Result
             }
         }
     } else {
-        let known = layout.profile_names().join(", ");
+        let known = layout.profile_names();
         problems.push(Problem::whole_file(
             &layout.shown(&profile_path),
-            format!("no hardware profile named `{profile_name}` (known: {known})"),
+            (
+                format!("no hardware profile named `{profile_name}` (known: {})", known.join(", ")),
+                format!("没有叫 `{profile_name}` 的硬件配置（已有：{}）", known.join("、")),
+            ),
         ));
         None
     };
@@ -191,7 +207,10 @@ pub fn load(layout: &Layout, profile: Option<&str>, catalog: &Catalog) -> Result
                 }
             }
         }
-        Err(e) => problems.push(Problem::whole_file(&layout.shown(&layout.schedules()), e.to_string())),
+        Err(e) => problems.push(Problem::whole_file(
+            &layout.shown(&layout.schedules()),
+            (e.to_string(), format!("读不了这个文件夹：{e}")),
+        )),
     }
     let ctx = check_schedule::Context { station: station.as_ref(), villages: villages.as_deref(), catalog };
     let (playlists, slots) = schedule.resolve(&ctx, &mut problems);

@@ -8,8 +8,8 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 
 use crate::domain::{
-    ClipId, CronRule, DailyWindow, DayKind, GainDb, Language, MessageId, OutputName, PlaylistId, Priority, TimeOfDay,
-    VillageId, ZoneId,
+    ClipId, CronRule, DailyWindow, DayKind, GainDb, Language, MessageId, OutputName, PlaylistId, Priority, Text,
+    TimeOfDay, VillageId, ZoneId,
 };
 
 /// Station-wide settings from `schedules/station.yaml`.
@@ -31,12 +31,20 @@ pub struct Station {
     pub max_clip_duration: Duration,
     /// Played before cues whose slot asks for the station chime.
     pub chime: Option<ItemRef>,
+    /// What people call the languages (`station.yaml` `language_names`); a language without a
+    /// name is shown by its tag.
+    pub language_names: BTreeMap<Language, Text>,
 }
 
 impl Station {
     /// True when clips may be tagged with `lang`.
     pub fn allows(&self, lang: &Language) -> bool {
         self.languages.contains(lang)
+    }
+
+    /// What people call `lang`: its name from `language_names`, else the tag itself.
+    pub fn language_name(&self, lang: &Language) -> Text {
+        self.language_names.get(lang).cloned().unwrap_or_else(|| Text::new(lang.as_str(), lang.as_str()))
     }
 }
 

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::domain::{Lang, Text};
+
 /// One thing wrong in a configuration file, with the line and column (1-based) it is at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -12,19 +14,31 @@ pub struct Problem {
     pub line: usize,
     /// 1-based column, in characters.
     pub col: usize,
-    /// One sentence saying what is wrong and, where possible, what would be right.
+    /// One sentence saying what is wrong and, where possible, what would be right (English:
+    /// `xiangyin check` prints it).
     pub message: String,
+    /// The same sentence in Chinese (the pages show it).
+    pub message_zh: String,
 }
 
 impl Problem {
-    /// A problem at `file:line:col`.
-    pub fn new(file: &Path, line: usize, col: usize, message: impl Into<String>) -> Self {
-        Self { file: file.to_owned(), line, col, message: message.into() }
+    /// A problem at `file:line:col`, said in English and Chinese.
+    pub fn new(file: &Path, line: usize, col: usize, message: impl Into<Text>) -> Self {
+        let t = message.into();
+        Self { file: file.to_owned(), line, col, message: t.en, message_zh: t.zh }
     }
 
     /// A problem with a whole file (reported at 1:1), e.g. one that cannot be read.
-    pub fn whole_file(file: &Path, message: impl Into<String>) -> Self {
+    pub fn whole_file(file: &Path, message: impl Into<Text>) -> Self {
         Self::new(file, 1, 1, message)
+    }
+
+    /// The sentence in `lang`.
+    pub fn sentence(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Zh => &self.message_zh,
+            Lang::En => &self.message,
+        }
     }
 }
 

@@ -74,31 +74,49 @@ impl VillagePlaylist {
     /// The first limit the playlist passes, as a sentence; `None` when it is within every limit
     /// ([`MAX_ITEMS`], [`MAX_SLOTS`], [`MAX_REPEAT`], [`MAX_GAP_S`], ids of at most 64 characters,
     /// and for an empty playlist, which removes the file unchecked, a known mode).
-    pub fn over_limits(&self) -> Option<String> {
+    pub fn over_limits(&self) -> Option<crate::domain::Text> {
+        let t = crate::domain::Text::new;
         // An empty playlist removes the file without a check: its mode is checked here (otherwise
         // the check says it, with its position in the file).
         if self.is_empty() && !["in-order", "rotate", "shuffle"].contains(&self.mode.as_str()) {
             let m: String = self.mode.chars().take(20).collect();
-            return Some(format!("Mode `{m}` is not in-order, rotate or shuffle."));
+            return Some(t(
+                format!("Mode `{m}` is not in-order, rotate or shuffle."),
+                format!("播放方式 `{m}` 不是 in-order（按顺序）、rotate（轮流）或 shuffle（打乱）。"),
+            ));
         }
         if self.items.len() > MAX_ITEMS {
-            return Some(format!("A playlist has at most {MAX_ITEMS} items; this one has {}.", self.items.len()));
+            let n = self.items.len();
+            return Some(t(
+                format!("A playlist has at most {MAX_ITEMS} items; this one has {n}."),
+                format!("一个播放单最多 {MAX_ITEMS} 项；这个有 {n} 项。"),
+            ));
         }
         if self.slots.len() > MAX_SLOTS {
-            return Some(format!(
-                "A playlist has at most {MAX_SLOTS} times to play; this one has {}.",
-                self.slots.len()
+            let n = self.slots.len();
+            return Some(t(
+                format!("A playlist has at most {MAX_SLOTS} times to play; this one has {n}."),
+                format!("一个播放单最多 {MAX_SLOTS} 个播放时间；这个有 {n} 个。"),
             ));
         }
         if self.repeat == 0 || self.repeat > MAX_REPEAT {
-            return Some(format!("A playlist plays 1 to {MAX_REPEAT} times per slot, not {}.", self.repeat));
+            return Some(t(
+                format!("A playlist plays 1 to {MAX_REPEAT} times per slot, not {}.", self.repeat),
+                format!("每个播放时间播 1 到 {MAX_REPEAT} 遍，不能是 {} 遍。", self.repeat),
+            ));
         }
         if !(0.0..=MAX_GAP_S).contains(&self.gap_s) {
-            return Some(format!("The gap between items is 0 to {MAX_GAP_S} seconds, not {}.", self.gap_s));
+            return Some(t(
+                format!("The gap between items is 0 to {MAX_GAP_S} seconds, not {}.", self.gap_s),
+                format!("两项之间的间隔是 0 到 {MAX_GAP_S} 秒，不能是 {} 秒。", self.gap_s),
+            ));
         }
         if let Some(long) = self.items.iter().find(|i| i.chars().count() > 64) {
             let shown: String = long.chars().take(20).collect();
-            return Some(format!("An item is a message or clip id of at most 64 characters, not `{shown}…`."));
+            return Some(t(
+                format!("An item is a message or clip id of at most 64 characters, not `{shown}…`."),
+                format!("每一项是最多 64 个字符的消息名或录音编号，`{shown}…` 太长了。"),
+            ));
         }
         None
     }

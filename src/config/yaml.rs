@@ -179,7 +179,9 @@ pub fn parse<T: DeserializeOwned>(file: &Path, text: &str) -> Result<(T, Doc), P
         Ok(v) => Ok((v, doc)),
         Err(e) => {
             let (line, col) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
-            Err(Problem::new(file, line, col, clean_message(&e.to_string())))
+            let msg = clean_message(&e.to_string());
+            let zh = message_zh(&msg);
+            Err(Problem::new(file, line, col, (msg, zh)))
         }
     }
 }
@@ -191,6 +193,46 @@ fn clean_message(msg: &str) -> String {
         None => msg,
     };
     msg.replace("unknown field", "unknown key").replace("missing field", "missing key")
+}
+
+/// serde's wording of the mistakes people make in hand edits (an unknown or missing key, a value
+/// not among those allowed), said in Chinese; anything else says what kind of problem it is and
+/// keeps serde_yaml's words.
+fn message_zh(msg: &str) -> String {
+    // "villages[1]: unknown key …": the path serde_yaml puts first stays as it is.
+    let (path, rest) = match msg.split_once(": ") {
+        Some((p, r)) if !p.contains(' ') => (format!("{p}："), r),
+        _ => (String::new(), msg),
+    };
+    let listed = |s: &str| s.replace("`, `", "`、`");
+    let choices = |s: &str| match s.split_once(", expected one of ") {
+        Some((what, list)) => (what.to_owned(), format!("，可写的有 {}", listed(list))),
+        None => match s.split_once(", expected ") {
+            Some((what, two)) if two.starts_with('`') && two.contains("` or `") => {
+                (what.to_owned(), format!("，可写的有 {}", two.replace("` or `", "`、`")))
+            }
+            Some((what, one)) if one.starts_with('`') => (what.to_owned(), format!("，可写的只有 {one}")),
+            Some((what, _)) => (what.to_owned(), String::new()),
+            None => (s.to_owned(), String::new()),
+        },
+    };
+    if let Some(r) = rest.strip_prefix("unknown key ") {
+        let (key, list) = choices(r);
+        let list = if r.ends_with("there are no fields") { "，这里不能写任何键".to_owned() } else { list };
+        let key = key.trim_end_matches(", there are no fields");
+        return format!("{path}不认识的键 {key}（可能是拼写错误）{list}");
+    }
+    if let Some(key) = rest.strip_prefix("missing key ") {
+        return format!("{path}缺少 {key}");
+    }
+    if let Some(r) = rest.strip_prefix("unknown variant ") {
+        let (value, list) = choices(r);
+        return format!("{path}{value} 不是可选的值{list}");
+    }
+    if let Some(key) = rest.strip_prefix("duplicate field ").or_else(|| rest.strip_prefix("duplicate key ")) {
+        return format!("{path}{key} 写了两次");
+    }
+    format!("YAML 写法有误：{msg}")
 }
 
 /// Writes `value` as YAML text.
@@ -248,6 +290,34 @@ villages:
         let err = parse::<F>(Path::new("s.yaml"), &text).unwrap_err();
         assert_eq!((err.line, err.col), (4, 5), "{err}");
         assert!(err.message.starts_with("villages[0]: unknown key `zonee`"), "{}", err.message);
+        assert_eq!(
+            err.message_zh, "villages[0]：不认识的键 `zonee`（可能是拼写错误），可写的有 `id`、`zone`",
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn hand_edit_mistakes_are_said_in_chinese() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+        #[allow(dead_code)]
+        enum Mode {
+            InOrder,
+            Rotate,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct P {
+            id: String,
+            mode: Mode,
+        }
+        let zh = |text: &str| parse::<P>(Path::new("p.yaml"), text).unwrap_err().message_zh;
+        assert_eq!(zh("mode: rotate\n"), "缺少 `id`");
+        assert_eq!(zh("id: a\nmode: shuffle\n"), "mode：`shuffle` 不是可选的值，可写的有 `in-order`、`rotate`");
+        assert_eq!(zh("id: a\nid: b\nmode: rotate\n"), "`id` 写了两次");
+        assert!(zh("id: [a\n").starts_with("YAML 写法有误："));
     }
 
     #[test]

@@ -117,8 +117,8 @@ async fn run(paths: Paths, opts: Options) -> anyhow::Result<()> {
             s.set_problem(
                 Concern::Fallback,
                 Some((
-                    format!("no sound card — villages hear NOTHING: {why}"),
-                    format!("没有声卡——各村听不到广播：{why}"),
+                    format!("no sound card — villages hear NOTHING: {}", why.en),
+                    format!("没有声卡——各村听不到广播：{}", why.zh),
                 )),
                 now,
             );

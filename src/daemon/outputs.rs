@@ -31,7 +31,7 @@ pub(super) fn open_outputs(
     paths: &Paths,
     plan: Plan,
     clips: &[ClipMeta],
-) -> anyhow::Result<(Plan, Vec<Box<dyn Sink>>, Option<String>)> {
+) -> anyhow::Result<(Plan, Vec<Box<dyn Sink>>, Option<crate::domain::Text>)> {
     let start = Utc::now().with_timezone(&plan.station.timezone);
     let run = run_name(&paths.state.join("recordings"), &start.format("serve-%Y%m%dT%H%M%S").to_string());
     let run = run.as_str();
@@ -83,7 +83,21 @@ pub(super) fn open_outputs(
     for spec in &virt.profile.outputs {
         sinks.push(output::open(spec, &paths.state, run, start).context("opening the virtual profile")?);
     }
-    Ok((virt, sinks, Some(format!("no sound card for profile `{}` ({e}): recording to WAV", plan.profile.name))))
+    let zh = match e.split_once("no sound device ") {
+        Some((_, rest)) => {
+            let id = rest.split(';').next().unwrap_or(rest);
+            format!("硬件配置 `{}` 的声卡 {id} 不在这台电脑上：只录音", plan.profile.name)
+        }
+        None => format!("硬件配置 `{}` 的声卡用不了（{}）：只录音", plan.profile.name, crate::output::reason_zh(&e)),
+    };
+    Ok((
+        virt,
+        sinks,
+        Some(crate::domain::Text::new(
+            format!("no sound card for profile `{}` ({e}): recording to WAV", plan.profile.name),
+            zh,
+        )),
+    ))
 }
 
 #[cfg(test)]

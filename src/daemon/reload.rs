@@ -98,6 +98,11 @@ pub(super) fn reload(paths: &Paths, station: &Shared, why: &str) -> bool {
             let mut s = lock(station);
             s.count_reload(false);
             let first = problems.0.first().map(ToString::to_string).unwrap_or_default();
+            let first_zh = problems
+                .0
+                .first()
+                .map(|p| format!("{}:{}:{}：{}", p.file.display(), p.line, p.col, p.message_zh))
+                .unwrap_or_default();
             let more = problems.0.len().saturating_sub(1);
             let (en_more, zh_more) = if more > 0 {
                 (format!(" (and {more} more)"), format!("（另有 {more} 处）"))
@@ -108,7 +113,7 @@ pub(super) fn reload(paths: &Paths, station: &Shared, why: &str) -> bool {
                 Concern::Reload,
                 Some((
                     format!("an edit was refused, the last good plan keeps playing: {first}{en_more}"),
-                    format!("修改未生效，继续按上一次正确的安排播出：{first}{zh_more}"),
+                    format!("修改未生效，继续按上一次正确的安排播出：{first_zh}{zh_more}"),
                 )),
                 Utc::now(),
             );

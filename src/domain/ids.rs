@@ -18,6 +18,18 @@ pub enum IdError {
     NotClipId(String),
 }
 
+impl crate::domain::Say for IdError {
+    fn zh(&self) -> String {
+        match self {
+            IdError::Empty => "名称不能为空".into(),
+            IdError::NotSlug(s) => {
+                format!("`{s}` 不是有效的名称：只能用小写英文字母、数字、`-` 和 `_`，并以字母或数字开头")
+            }
+            IdError::NotClipId(s) => format!("`{s}` 不是录音编号（16 位小写十六进制数字）"),
+        }
+    }
+}
+
 fn check_slug(s: &str) -> Result<(), IdError> {
     let mut chars = s.chars();
     match chars.next() {

@@ -9,6 +9,15 @@ use std::fmt;
 )]
 pub struct LanguageError(pub String);
 
+impl crate::domain::Say for LanguageError {
+    fn zh(&self) -> String {
+        format!(
+            "`{}` 不是语言代码：请写 ISO 639-3 代码（三个小写字母，例如 `cmn`），可以再加 `-方言名`（例如 `cdo-yongtai`）",
+            self.0
+        )
+    }
+}
+
 /// A language or dialect a clip is spoken in, e.g. `cmn` (Mandarin) or `cdo-yongtai` (Yongtai Min Dong).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(transparent)]

@@ -11,6 +11,7 @@ mod ids;
 mod language;
 mod priority;
 mod role;
+mod text;
 mod time;
 pub mod whole;
 
@@ -21,4 +22,5 @@ pub use ids::{ClipId, IdError, MessageId, OutputName, PlaylistId, VillageId, Zon
 pub use language::{Language, LanguageError};
 pub use priority::Priority;
 pub use role::{Action, Role};
+pub use text::{Lang, Say, Text};
 pub use time::{CronRule, DailyWindow, DayKind, TimeError, TimeOfDay};

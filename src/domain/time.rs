@@ -23,7 +23,20 @@ pub enum TimeError {
         text: String,
         /// What is wrong with it.
         why: String,
+        /// The same in Chinese.
+        why_zh: String,
     },
+}
+
+impl crate::domain::Say for TimeError {
+    fn zh(&self) -> String {
+        match self {
+            TimeError::TimeOfDay(s) => format!("`{s}` 不是时刻：请写 HH:MM，例如 06:30"),
+            TimeError::Window(s) => format!("`{s}` 不是时段：请写 HH:MM-HH:MM，例如 21:30-06:30"),
+            TimeError::EmptyWindow(s) => format!("`{s}` 是空时段：开始和结束是同一时刻"),
+            TimeError::Cron { text, why_zh, .. } => format!("`{text}` 不是有效的 cron 规则：{why_zh}"),
+        }
+    }
 }
 
 /// A time of day with minute precision, 00:00 to 24:00 (24:00 only as a window end).
@@ -146,6 +159,26 @@ pub struct CronRule {
     cron: croner::Cron,
 }
 
+/// Why croner refused `text`, in Chinese (croner says it in English only): the first field with
+/// a number outside its range, or what each field takes.
+fn cron_zh(text: &str) -> String {
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    let names: &[(&str, u32, u32)] = &[("分钟", 0, 59), ("小时", 0, 23), ("日", 1, 31), ("月", 1, 12), ("星期", 0, 7)];
+    let seconds = [("秒", 0, 59)];
+    let ranges: Vec<&(&str, u32, u32)> =
+        if fields.len() == 6 { seconds.iter().chain(names).collect() } else { names.iter().collect() };
+    for (i, (field, (name, lo, hi))) in fields.iter().zip(ranges).enumerate() {
+        let bad = field
+            .split([',', '-', '/'])
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .find(|n| n.parse::<u32>().map_or(true, |v| v < *lo || v > *hi));
+        if let Some(n) = bad {
+            return format!("第 {} 栏（{name}）的 {n} 超出了 {lo}–{hi}", i + 1);
+        }
+    }
+    "各栏依次是分 时 日 月 星期，可写数字、`*`、`,`、`-` 和 `/`，例如 `30 7 * * 1-5` 是工作日 7:30".into()
+}
+
 impl CronRule {
     /// Reads a 5- or 6-field cron rule.
     pub fn parse(text: &str) -> Result<Self, TimeError> {
@@ -156,13 +189,14 @@ impl CronRule {
                 why: format!(
                     "it has {fields} fields; write 5 (minute hour day-of-month month day-of-week) or 6 (seconds first)"
                 ),
+                why_zh: format!("它有 {fields} 栏；请写 5 栏（分 时 日 月 星期）或 6 栏（秒在最前）"),
             });
         }
         let cron = croner::parser::CronParser::builder()
             .seconds(croner::parser::Seconds::Optional)
             .build()
             .parse(text)
-            .map_err(|e| TimeError::Cron { text: text.to_owned(), why: e.to_string() })?;
+            .map_err(|e| TimeError::Cron { text: text.to_owned(), why: e.to_string(), why_zh: cron_zh(text) })?;
         Ok(Self { text: text.to_owned(), cron })
     }
 
@@ -233,6 +267,23 @@ mod tests {
         assert!(CronRule::parse("0 7 * * * * *").is_err());
         assert!(CronRule::parse("0 25 * * *").is_err());
         assert_eq!(c.between(&t, &(t + chrono::Duration::days(3))).count(), 3);
+    }
+
+    #[test]
+    fn a_bad_cron_is_explained_in_chinese_without_the_parsers_english() {
+        use crate::domain::Say;
+        let zh = |t: &str| CronRule::parse(t).unwrap_err().zh();
+        assert_eq!(zh("61 7 * * *"), "`61 7 * * *` 不是有效的 cron 规则：第 1 栏（分钟）的 61 超出了 0–59");
+        assert!(zh("0 25 * * *").ends_with("第 2 栏（小时）的 25 超出了 0–23"));
+        assert!(zh("0 0 7 * 13 *").ends_with("第 5 栏（月）的 13 超出了 1–12"), "{}", zh("0 0 7 * 13 *"));
+        assert!(zh("0 7 * * 1-5x").contains("例如 `30 7 * * 1-5` 是工作日 7:30"));
+        assert!(zh("0 7 * *").contains("它有 4 栏"));
+        for t in ["61 7 * * *", "0 7 * * 1-5x", "0 7 * *"] {
+            let zh = zh(t);
+            // `cron` is the name of the notation (the editor's field is labelled so).
+            let english = zh.split(|c: char| !c.is_ascii_alphabetic()).any(|w| w.len() > 2 && w != "cron");
+            assert!(!english, "{zh}");
+        }
     }
 
     #[test]

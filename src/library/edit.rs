@@ -19,12 +19,12 @@ use std::sync::{Mutex, PoisonError};
 
 use chrono::NaiveDate;
 
-use super::sidecar::ZERO_MAX_PLAYS;
 pub use super::sidecar::{MAX_TITLE_CHARS, MAX_TRANSCRIPT_CHARS};
+use super::sidecar::{ZERO_MAX_PLAYS, ZERO_MAX_PLAYS_ZH};
 use super::stage::{DELETED_PREFIX, UPLOAD_PREFIX, make_in_work_area, tidy_work_area, unique_name};
 use super::{ClipMeta, Library, SIDECAR};
 use crate::config::yaml;
-use crate::domain::{ClipId, MessageId, ReviewState};
+use crate::domain::{ClipId, MessageId, ReviewState, Say, Text};
 
 /// One read-change-write of a sidecar, or one removal, at a time in this process.
 static EDITS: Mutex<()> = Mutex::new(());
@@ -48,12 +48,22 @@ pub struct ClipEdit {
 /// Why a change was not made.
 #[derive(Debug, thiserror::Error)]
 pub enum EditError {
-    /// A value is not acceptable (one sentence for people); nothing was written.
+    /// A value is not acceptable (one sentence for people, in both languages); nothing was
+    /// written.
     #[error("{0}")]
-    Invalid(String),
+    Invalid(Text),
     /// The library could not be written: an operator must look.
     #[error("the library could not be written: {0}")]
     Io(#[from] io::Error),
+}
+
+impl Say for EditError {
+    fn zh(&self) -> String {
+        match self {
+            EditError::Invalid(why) => why.zh.clone(),
+            EditError::Io(e) => format!("音频库写不进去：{e}"),
+        }
+    }
 }
 
 impl ClipEdit {
@@ -65,7 +75,7 @@ impl ClipEdit {
         }
         if let Some(t) = &self.transcript {
             if t.as_deref().is_some_and(|t| t.chars().count() > MAX_TRANSCRIPT_CHARS) {
-                return Err(EditError::Invalid(format!("a transcript has at most {MAX_TRANSCRIPT_CHARS} characters")));
+                return Err(EditError::Invalid(transcript_too_long()));
             }
             next.transcript = non_empty(t.as_deref()).map(str::to_owned);
         }
@@ -74,7 +84,7 @@ impl ClipEdit {
             next.message = m
                 .as_deref()
                 .filter(|m| !m.is_empty())
-                .map(|m| MessageId::new(m).map_err(|e| EditError::Invalid(format!("message: {e}"))))
+                .map(|m| MessageId::new(m).map_err(|e| EditError::Invalid(bad_message(&e))))
                 .transpose()?;
         }
         if let Some(d) = &self.expires {
@@ -86,10 +96,10 @@ impl ClipEdit {
         }
         if let Some(n) = self.max_plays_per_day {
             if n == Some(0) {
-                return Err(EditError::Invalid(ZERO_MAX_PLAYS.into()));
+                return Err(EditError::Invalid(Text::new(ZERO_MAX_PLAYS, ZERO_MAX_PLAYS_ZH)));
             }
             if n.is_some_and(|n| n > MAX_PLAYS_PER_DAY) {
-                return Err(EditError::Invalid(format!("a clip plays at most {MAX_PLAYS_PER_DAY} times a day")));
+                return Err(EditError::Invalid(too_many_plays()));
             }
             next.max_plays_per_day = n;
         }
@@ -105,30 +115,56 @@ fn non_empty(s: Option<&str>) -> Option<&str> {
 /// The most plays per village and day a clip may be limited to.
 pub const MAX_PLAYS_PER_DAY: u32 = 1000;
 
+/// The refusal of a transcript longer than [`MAX_TRANSCRIPT_CHARS`] (here and at import).
+pub(super) fn transcript_too_long() -> Text {
+    Text::new(
+        format!("a transcript has at most {MAX_TRANSCRIPT_CHARS} characters"),
+        format!("文字稿最多 {MAX_TRANSCRIPT_CHARS} 个字"),
+    )
+}
+
+/// The refusal of a daily limit above [`MAX_PLAYS_PER_DAY`] (here and at import).
+pub(super) fn too_many_plays() -> Text {
+    Text::new(
+        format!("a clip plays at most {MAX_PLAYS_PER_DAY} times a day"),
+        format!("一条录音每天最多播放 {MAX_PLAYS_PER_DAY} 次"),
+    )
+}
+
+/// The refusal of a message id that is not one (here and at import).
+pub(super) fn bad_message(e: &crate::domain::IdError) -> Text {
+    Text::new(format!("message: {e}"), format!("消息：{}", e.zh()))
+}
+
 /// A title as given: one line (no control characters), not blank, at most [`MAX_TITLE_CHARS`]
 /// characters; returns it trimmed.
-pub fn check_title(title: &str) -> Result<&str, String> {
+pub fn check_title(title: &str) -> Result<&str, Text> {
     if title.chars().count() > MAX_TITLE_CHARS {
-        return Err(format!("a title has at most {MAX_TITLE_CHARS} characters"));
+        return Err(Text::new(
+            format!("a title has at most {MAX_TITLE_CHARS} characters"),
+            format!("标题最多 {MAX_TITLE_CHARS} 个字"),
+        ));
     }
     if title.chars().any(char::is_control) {
-        return Err("a title is one line of text, without control characters".into());
+        return Err(Text::new(
+            "a title is one line of text, without control characters",
+            "标题只能是一行文字，不能有控制字符",
+        ));
     }
     let t = title.trim();
-    if t.is_empty() { Err("the clip needs a title".into()) } else { Ok(t) }
+    if t.is_empty() { Err(Text::new("the clip needs a title", "请给录音写一个标题")) } else { Ok(t) }
 }
 
 /// A date written `YYYY-MM-DD` exactly (four, two and two digits).
-pub fn parse_date(d: &str) -> Result<NaiveDate, String> {
+pub fn parse_date(d: &str) -> Result<NaiveDate, Text> {
     let b = d.as_bytes();
     let shaped = b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
         && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
-    shaped
-        .then(|| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-        .flatten()
-        .ok_or_else(|| format!("`{d}` is not a date: write YYYY-MM-DD"))
+    shaped.then(|| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()).flatten().ok_or_else(|| {
+        Text::new(format!("`{d}` is not a date: write YYYY-MM-DD"), format!("`{d}` 不是日期，请写成 YYYY-MM-DD"))
+    })
 }
 
 fn lock() -> std::sync::MutexGuard<'static, ()> {
@@ -152,7 +188,7 @@ impl Library {
         if let ReviewState::Rejected { reason } = &review
             && reason.trim().is_empty()
         {
-            return Err(EditError::Invalid("say why the clip is rejected".into()));
+            return Err(EditError::Invalid(Text::new("say why the clip is rejected", "请写明不通过的原因")));
         }
         let review = match review {
             ReviewState::Rejected { reason } => ReviewState::Rejected { reason: reason.trim().to_owned() },
@@ -293,6 +329,7 @@ mod tests {
         ] {
             let e = lib.edit(&id(), &bad).unwrap_err();
             assert!(matches!(e, EditError::Invalid(_)) && e.to_string().contains(needle), "{needle}: {e}");
+            assert!(!e.zh().is_empty() && e.zh() != e.to_string(), "{e}: {}", e.zh());
         }
         assert_eq!(fs::read_to_string(lib.clip_dir(&id()).join(SIDECAR)).unwrap(), before);
         // No temporary files left behind.

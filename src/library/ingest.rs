@@ -13,11 +13,13 @@ use super::decode::{Source, SourceInfo};
 use super::loudness::{Loudness, Meter};
 use super::refusal::Refusal;
 use super::resample::MonoResampler;
-use super::sidecar::{CanonicalInfo, ClipMeta, LoudnessInfo, MAX_TRANSCRIPT_CHARS, OriginalInfo, ZERO_MAX_PLAYS};
+use super::sidecar::{
+    CanonicalInfo, ClipMeta, LoudnessInfo, MAX_TRANSCRIPT_CHARS, OriginalInfo, ZERO_MAX_PLAYS, ZERO_MAX_PLAYS_ZH,
+};
 use super::stage::Stage;
 use super::{CANONICAL, CANONICAL_RATE, Library, SIDECAR};
 use crate::config::{Station, yaml};
-use crate::domain::{ClipId, ClipKind, Language, MessageId, ReviewState};
+use crate::domain::{ClipId, ClipKind, Language, MessageId, ReviewState, Say, Text};
 
 /// What to import and how to tag it.
 #[derive(Debug, Clone)]
@@ -152,9 +154,9 @@ struct Tags {
 fn check_tags(req: &ImportRequest<'_>) -> Result<Tags, Refusal> {
     super::edit::check_title(req.title).map_err(Refusal::BadMetadata)?;
     if req.transcript.is_some_and(|t| t.chars().count() > MAX_TRANSCRIPT_CHARS) {
-        return Err(Refusal::BadMetadata(format!("a transcript has at most {MAX_TRANSCRIPT_CHARS} characters")));
+        return Err(Refusal::BadMetadata(super::edit::transcript_too_long()));
     }
-    let language = Language::new(req.language).map_err(|e| Refusal::BadMetadata(e.to_string()))?;
+    let language = Language::new(req.language).map_err(|e| Refusal::BadMetadata(e.text()))?;
     if !req.station.allows(&language) {
         return Err(Refusal::LanguageNotAllowed {
             language: req.language.to_owned(),
@@ -163,20 +165,21 @@ fn check_tags(req: &ImportRequest<'_>) -> Result<Tags, Refusal> {
     }
     let message = req
         .message
-        .map(|m| MessageId::new(m).map_err(|e| Refusal::BadMetadata(format!("message: {e}"))))
+        .map(|m| MessageId::new(m).map_err(|e| Refusal::BadMetadata(super::edit::bad_message(&e))))
         .transpose()?;
     let expires = req
         .expires
-        .map(|d| super::edit::parse_date(d).map_err(|e| Refusal::BadMetadata(format!("expiry {e}"))))
+        .map(|d| {
+            super::edit::parse_date(d).map_err(|e| {
+                Refusal::BadMetadata(Text::new(format!("expiry {}", e.en), format!("最后播放日期有误：{}", e.zh)))
+            })
+        })
         .transpose()?;
     if req.max_plays_per_day == Some(0) {
-        return Err(Refusal::BadMetadata(ZERO_MAX_PLAYS.into()));
+        return Err(Refusal::BadMetadata(Text::new(ZERO_MAX_PLAYS, ZERO_MAX_PLAYS_ZH)));
     }
     if req.max_plays_per_day.is_some_and(|n| n > super::edit::MAX_PLAYS_PER_DAY) {
-        return Err(Refusal::BadMetadata(format!(
-            "a clip plays at most {} times a day",
-            super::edit::MAX_PLAYS_PER_DAY
-        )));
+        return Err(Refusal::BadMetadata(super::edit::too_many_plays()));
     }
     Ok(Tags { language, message, expires, max_plays_per_day: req.max_plays_per_day })
 }
@@ -376,6 +379,7 @@ mod tests {
             loudness: LoudnessPolicy::default(),
             max_clip_duration: Duration::from_secs(1800),
             chime: None,
+            language_names: Default::default(),
         }
     }
 

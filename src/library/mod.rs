@@ -21,7 +21,7 @@ use std::sync::Arc;
 pub use ingest::{ImportError, ImportOutcome, ImportRequest};
 pub use queue::{ImportQueue, QueuedImport};
 pub use refusal::Refusal;
-pub use sidecar::{CanonicalInfo, ClipMeta, LoudnessInfo, OriginalInfo};
+pub use sidecar::{CanonicalInfo, ClipMeta, LoudnessInfo, OriginalInfo, tenths};
 
 use crate::config::{Catalog, yaml};
 use crate::domain::{ClipId, ReviewState};

@@ -65,6 +65,14 @@ pub enum QueueError {
     Full(usize),
 }
 
+impl crate::domain::Say for QueueError {
+    fn zh(&self) -> String {
+        match self {
+            QueueError::Full(n) => format!("已经有 {n} 个录音在排队导入；请过几分钟再试"),
+        }
+    }
+}
+
 impl ImportQueue {
     /// A pool of `workers` threads.
     pub fn new(workers: usize) -> Self {

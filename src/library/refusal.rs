@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::domain::{Say, Text};
+
 /// A file the library will not take. Each variant's message is one sentence for people.
 #[derive(Debug, thiserror::Error)]
 pub enum Refusal {
@@ -64,13 +66,54 @@ pub enum Refusal {
         /// Station languages, comma separated.
         allowed: String,
     },
-    /// A metadata field is wrong (empty title, bad kind, bad date...).
+    /// A metadata field is wrong (empty title, bad kind, bad date...), in both languages.
     #[error("{0}")]
-    BadMetadata(String),
+    BadMetadata(Text),
+}
+
+impl Say for Refusal {
+    fn zh(&self) -> String {
+        match self {
+            Refusal::Empty => "文件是空的（0 字节），可能是上传失败了，请重新上传".into(),
+            Refusal::Unreadable(e) => format!("文件读不出来：{e}"),
+            Refusal::NotAudio => {
+                "这不是能读取的音频文件；请上传 WAV、MP3、FLAC、Ogg Vorbis 或 AAC（M4A）格式的文件".into()
+            }
+            Refusal::NoAudioTrack => "文件里没有音轨".into(),
+            Refusal::UnsupportedCodec(codec) => {
+                format!("音频的编码是 {codec}，广播站无法播放；请转换成 MP3、FLAC、WAV、Ogg Vorbis 或 AAC")
+            }
+            Refusal::BadHeader(detail) => {
+                format!("文件头有误：{detail}；文件已损坏，或是用有问题的软件生成的，请重新导出")
+            }
+            Refusal::Corrupt { at_s, detail } => {
+                format!("文件在 {} 处损坏：{detail}；请重新导出或重新复制", Clock(*at_s))
+            }
+            Refusal::Truncated { got_s, expected_s } => format!(
+                "音频在 {} 就结束了{}；文件已损坏，或在复制、上传时被截断",
+                Clock(*got_s),
+                expected_s.map(|e| format!("，但文件上写的时长是 {}", Clock(e))).unwrap_or_default()
+            ),
+            Refusal::Silent { lufs } => {
+                format!("录音没有声音（响度 {}）；请检查麦克风或文件", lufs_text_zh(*lufs))
+            }
+            Refusal::TooLong { seconds, limit_s } => {
+                format!("录音时长 {}，超过了广播站的上限 {}", Clock(*seconds), Clock(*limit_s))
+            }
+            Refusal::LanguageNotAllowed { language, allowed } => {
+                format!("语言 `{language}` 不是广播站使用的语言（{allowed}）")
+            }
+            Refusal::BadMetadata(why) => why.zh.clone(),
+        }
+    }
 }
 
 fn lufs_text(lufs: f64) -> String {
-    if lufs.is_finite() { format!("{lufs:.1} LUFS") } else { "digital silence".into() }
+    if lufs.is_finite() { format!("{:.1} LUFS", super::sidecar::tenths(lufs)) } else { "digital silence".into() }
+}
+
+fn lufs_text_zh(lufs: f64) -> String {
+    if lufs.is_finite() { lufs_text(lufs) } else { "数字静音".into() }
 }
 
 /// Seconds shown as m:ss.s.
@@ -98,5 +141,43 @@ mod tests {
         let l = Refusal::TooLong { seconds: 1850.0, limit_s: 1800.0 }.to_string();
         assert!(l.contains("30:50.0") && l.contains("30:00.0"), "{l}");
         assert!(Refusal::Silent { lufs: f64::NEG_INFINITY }.to_string().contains("digital silence"));
+    }
+
+    #[test]
+    fn every_refusal_says_itself_in_chinese_too() {
+        let all = [
+            Refusal::Empty,
+            Refusal::Unreadable(std::io::Error::other("permission denied")),
+            Refusal::NotAudio,
+            Refusal::NoAudioTrack,
+            Refusal::UnsupportedCodec("ALAC".into()),
+            Refusal::BadHeader("a sample rate of 0 Hz".into()),
+            Refusal::Corrupt { at_s: 65.0, detail: "invalid frame".into() },
+            Refusal::Truncated { got_s: 3.97, expected_s: Some(10.03) },
+            Refusal::Truncated { got_s: 3.97, expected_s: None },
+            Refusal::Silent { lufs: f64::NEG_INFINITY },
+            Refusal::Silent { lufs: -72.04 },
+            Refusal::TooLong { seconds: 1850.0, limit_s: 1800.0 },
+            Refusal::LanguageNotAllowed { language: "yue".into(), allowed: "cmn, cdo-yongtai".into() },
+            Refusal::BadMetadata(Text::new("the clip needs a title", "请给录音写一个标题")),
+        ];
+        for r in &all {
+            let (en, zh) = (r.to_string(), r.zh());
+            assert!(!zh.trim().is_empty(), "{r:?}");
+            assert_ne!(zh, en, "{r:?}");
+            assert_eq!(r.text(), Text::new(en, zh.clone()));
+            // Full-width punctuation, no English sentence left over.
+            assert!(!zh.contains("; "), "{zh}");
+        }
+        let zh = |r: Refusal| r.zh();
+        assert_eq!(
+            zh(Refusal::Truncated { got_s: 3.97, expected_s: Some(10.03) }),
+            "音频在 0:04.0 就结束了，但文件上写的时长是 0:10.0；文件已损坏，或在复制、上传时被截断"
+        );
+        assert!(zh(Refusal::Silent { lufs: f64::NEG_INFINITY }).contains("数字静音"));
+        assert!(zh(Refusal::Silent { lufs: -72.04 }).contains("-72.0 LUFS"));
+        assert!(zh(Refusal::LanguageNotAllowed { language: "yue".into(), allowed: "cmn".into() }).contains("`yue`"));
+        assert!(zh(Refusal::Corrupt { at_s: 65.0, detail: "invalid frame".into() }).contains("1:05.0"));
+        assert!(zh(Refusal::Unreadable(std::io::Error::other("permission denied"))).contains("permission denied"));
     }
 }

@@ -127,6 +127,8 @@ impl LoudnessInfo {
 /// The sentence a limit of 0 is refused with, at import and when a sidecar is read.
 pub(super) const ZERO_MAX_PLAYS: &str =
     "the maximum number of plays per day must be at least 1; leave it out for no limit";
+/// [`ZERO_MAX_PLAYS`] in Chinese.
+pub(super) const ZERO_MAX_PLAYS_ZH: &str = "每天播放次数至少是 1；不限次数请留空";
 
 /// Reads `max_plays_per_day`, refusing 0 with [`ZERO_MAX_PLAYS`] (after the key, since serde_yaml
 /// places the error at the start of the sidecar).
@@ -137,6 +139,13 @@ fn at_least_one<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D
     }
 }
 
+/// A loudness or level figure as every screen shows it: one decimal, halves away from zero (as the
+/// web page's script rounds too), so the CLI, the library page and the JSON-built list agree on
+/// −19.25 → −19.3.
+pub fn tenths(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
@@ -145,6 +154,15 @@ fn round2(x: f64) -> f64 {
 mod tests {
     use super::*;
     use crate::config::yaml;
+
+    #[test]
+    fn a_stored_half_tenth_reads_the_same_everywhere() {
+        // Stored to 0.01; `{:.1}` alone would print −19.25 as −19.2 while the page script says −19.3.
+        for (stored, shown) in [(-19.25, "-19.3"), (-19.35, "-19.4"), (-0.05, "-0.1"), (2.25, "2.3"), (-23.0, "-23.0")]
+        {
+            assert_eq!(format!("{:.1}", tenths(stored)), shown, "{stored}");
+        }
+    }
 
     /// A sidecar as an older xiangyin wrote it, without `max_plays_per_day`.
     const OLD: &str = "\

@@ -158,8 +158,11 @@ enum First {
 impl DeviceSink {
     pub(crate) fn open(spec: &Output, id: &str, period_frames: Option<u32>) -> Result<Self, OutputError> {
         let output = spec.name.to_string();
-        let (device, canonical) = find_output(&output, id)?;
-        check_supported(spec, &device, &canonical, period_frames)?;
+        let (device, canonical) = super::alsa_log::quiet(&format!("looking up output `{output}`"), || {
+            let (device, canonical) = find_output(&output, id)?;
+            check_supported(spec, &device, &canonical, period_frames)?;
+            Ok::<_, OutputError>((device, canonical))
+        })?;
 
         let ch = usize::from(spec.channels.max(1));
         let rate = spec.rate.max(1);
@@ -460,6 +463,34 @@ fn drain(live: &Live, ring: Duration, rate: u32) {
     thread::sleep(buffered + Duration::from_millis(10));
 }
 
+/// Why a device output cannot be opened now, as [`probe`] finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Absent {
+    /// The device id the profile names.
+    pub device: String,
+    /// True when there is no such device or it is not there (unplugged, no card), false when it is
+    /// there but unusable (busy, permission, refuses the format).
+    pub missing: bool,
+    /// What the sound system said, in words.
+    pub why: String,
+}
+
+/// Looks for an output's device and asks it what it takes, as opening it would, without playing:
+/// what `xiangyin check` says about the sound card. A busy device (a running station holds it) is
+/// reported as there but unusable.
+pub(crate) fn probe(spec: &Output, id: &str, period_frames: Option<u32>) -> Result<(), Absent> {
+    let output = spec.name.to_string();
+    super::alsa_log::hushed(&format!("checking output `{output}`"), || {
+        let absent = |missing, why: String| Absent { device: id.to_owned(), missing, why };
+        let (device, canonical) = find_output(&output, id).map_err(|e| absent(true, e.to_string()))?;
+        if let Err(e) = device.supported_output_configs() {
+            let missing = matches!(e.kind(), cpal::ErrorKind::DeviceNotAvailable);
+            return Err(absent(missing, cpal_problem(&e)));
+        }
+        check_supported(spec, &device, &canonical, period_frames).map_err(|e| absent(false, e.to_string()))
+    })
+}
+
 /// Refuses a configuration the device says it cannot take; quiet if the device cannot be asked.
 fn check_supported(
     spec: &Output,
@@ -578,7 +609,9 @@ fn start_attempt(
     let plan = plan.clone();
     let shared = shared.clone();
     let spawned = thread::Builder::new().name(format!("open-{}", shared.output)).spawn(move || {
-        let result = build(&plan, &shared, supervisor);
+        let result = super::alsa_log::quiet(&format!("opening output `{}`", shared.output), || {
+            build(&plan, &shared, supervisor)
+        });
         // If nobody waits any more the stream is dropped here.
         let _ = tx.send(result);
     });

@@ -45,6 +45,10 @@ impl DeviceInfo {
 /// Every output device cpal sees, on every available host (ALSA on Linux), the host's default
 /// output first. Devices that cannot be asked what they accept are listed with a `problem`.
 pub fn devices() -> Result<Vec<DeviceInfo>, OutputError> {
+    super::alsa_log::quiet("listing the sound devices", list_devices)
+}
+
+fn list_devices() -> Result<Vec<DeviceInfo>, OutputError> {
     let mut list: Vec<DeviceInfo> = Vec::new();
     let mut hosts_failed = Vec::new();
     let hosts = cpal::available_hosts();

@@ -11,6 +11,7 @@
 //!
 //! [`devices`] lists what cpal sees, with ids to paste into a profile's `device:`.
 
+mod alsa_log;
 mod device;
 mod list;
 mod null;
@@ -25,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Output, OutputKind, SampleFormat};
 
+pub use device::Absent;
 pub use list::{DeviceInfo, devices};
 pub use null::NullSink;
 pub use tap::Taps;
@@ -174,6 +176,63 @@ pub enum OutputError {
     },
 }
 
+/// An output's health reason (as [`Health::Degraded`] says it, in English) in Chinese: the
+/// sentences the outputs and the playout make, with their numbers and the sound system's own
+/// words kept as they are.
+pub fn reason_zh(reason: &str) -> String {
+    let tail = |prefix: &str| reason.strip_prefix(prefix).map(str::to_owned);
+    let digits = |s: &str| s.chars().filter(|c| c.is_ascii_digit() || *c == '.').collect::<String>();
+    if let Some(r) = tail("recording paused: ") {
+        return format!("录音暂停：{}", reason_detail_zh(&r));
+    }
+    if let Some(r) = tail("cannot open the device: ") {
+        return format!("声卡打不开：{}", reason_detail_zh(&r));
+    }
+    if reason.starts_with("the device took no audio for ") {
+        return format!("声卡 {} 毫秒没有取走声音", digits(reason));
+    }
+    if reason.starts_with("the device stopped asking for audio for ") {
+        return format!("声卡停止要声音已经 {} 毫秒", digits(reason));
+    }
+    if reason.starts_with("the device did not open within ") {
+        return format!("声卡 {} 秒内没有打开", digits(reason));
+    }
+    if let Some(r) = tail("the output has taken no audio for ") {
+        let secs = r.split_whitespace().next().unwrap_or("");
+        return format!("这个输出已经 {secs} 秒没有取走声音（写声音的线程卡住了）");
+    }
+    if reason == "its writer thread ended" {
+        return "写声音的线程停了".into();
+    }
+    reason_detail_zh(reason)
+}
+
+/// The sound system's words for common failures, in Chinese; anything else as it is.
+fn reason_detail_zh(detail: &str) -> String {
+    let known = [
+        (
+            "busy (another program, or another output of this station, is using it)",
+            "正被占用（别的程序或本站的另一个输出在用）",
+        ),
+        ("not available (unplugged?)", "不在（拔掉了？）"),
+        ("permission denied (is the user in the `audio` group?)", "没有权限（用户在 `audio` 组里吗？）"),
+        ("No space left on device (os error 28)", "磁盘没有空间了"),
+    ];
+    let mut out = detail.to_owned();
+    for (en, zh) in known {
+        out = out.replace(en, zh);
+    }
+    if let Some(i) = out.find(" MB free, and recordings keep ") {
+        // "…: only N MB free, and recordings keep M MB free for the station"
+        let head = &out[..i];
+        let n = head.rsplit(' ').next().unwrap_or("");
+        let m: String =
+            out[i + " MB free, and recordings keep ".len()..].chars().take_while(|c| c.is_ascii_digit()).collect();
+        return format!("磁盘只剩 {n} MB，录音要给广播站留出 {m} MB");
+    }
+    out
+}
+
 fn list_or_none(ids: &[String]) -> String {
     if ids.is_empty() { "none".to_owned() } else { ids.join(", ") }
 }
@@ -222,6 +281,15 @@ where
             Ok(Box::new(wav::WavSink::open(spec, &state_dir.join("recordings"), run, *hourly, *budget, start)?))
         }
         OutputKind::Null => Ok(Box::new(NullSink::new(spec))),
+    }
+}
+
+/// Whether `spec`'s sound device is there and takes its format (always for files and null
+/// outputs), without opening a stream: see [`device::probe`].
+pub fn probe(spec: &Output) -> Result<(), Absent> {
+    match &spec.kind {
+        OutputKind::Device { id, period_frames } => device::probe(spec, id, *period_frames),
+        OutputKind::Wav { .. } | OutputKind::Null => Ok(()),
     }
 }
 

@@ -36,6 +36,7 @@ pub fn station(tz: &str, default_language: &str) -> Station {
         loudness: LoudnessPolicy::default(),
         max_clip_duration: Duration::from_secs(1800),
         chime: None,
+        language_names: Default::default(),
     }
 }
 

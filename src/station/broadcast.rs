@@ -8,9 +8,11 @@ use serde::{Deserialize, Serialize};
 use super::journal::Write;
 use super::{Air, OnAir, Station};
 use crate::config::ItemRef;
-use crate::domain::{Cue, CueId, Priority, TimeOfDay, VillageId, ZoneId};
+use crate::domain::{ClipId, Cue, CueId, Priority, Text, TimeOfDay, VillageId, ZoneId};
 use crate::engine::CueCommand;
 use crate::scheduler::Variant;
+use crate::scheduler::quiet::quiet_window_at;
+use crate::store::{AsRunOutcome, NotAired};
 
 /// Who hears a broadcast. Empty lists and `all: false` target nobody.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,10 +37,27 @@ pub struct Targets {
 pub struct Broadcast {
     /// Its id (stop it with [`Station::stop_broadcast`]).
     pub id: String,
+    /// The priority it was sent at.
+    pub priority: Priority,
     /// The cues handed to the engine, one per village that has something to hear.
     pub cues: Vec<Cue>,
-    /// Villages that hear nothing, and why (no approved variant in their languages).
-    pub skipped: Vec<(VillageId, String)>,
+    /// Villages that hear nothing, and why; each has its as-run row too.
+    pub skipped: Vec<Skipped>,
+    /// Villages that hear it but whose loudspeakers it does not reach now (no sound card, the
+    /// card feeding them down): their cue plays and is logged `failed-output`.
+    pub unheard: Vec<Skipped>,
+}
+
+/// A village a broadcast does not reach, and why.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Skipped {
+    /// The village.
+    pub village: VillageId,
+    /// The as-run outcome it is logged with (`no-variant`, `skipped-quiet-hours`,
+    /// `skipped-expired`, `failed-output`).
+    pub outcome: &'static str,
+    /// Why, in both languages.
+    pub why: Text,
 }
 
 /// Why a broadcast was refused (nothing was played).
@@ -46,19 +65,31 @@ pub struct Broadcast {
 pub enum BroadcastError {
     /// A target names no village, township or grid of the station.
     #[error("{0}")]
-    UnknownTarget(String),
+    UnknownTarget(Text),
     /// The targets reach no village.
     #[error("choose at least one village, township or grid, or all")]
     NoTargets,
     /// Only manual and emergency are for broadcasting now.
     #[error("a broadcast is manual or emergency, not {0}")]
     Priority(Priority),
-    /// No targeted village has a variant to hear.
-    #[error("no targeted village has an approved recording of {0} in its languages")]
-    NothingToPlay(String),
+    /// No targeted village can hear it now: each village's reason, in both languages.
+    #[error("{}", .0.en)]
+    NothingToPlay(Text),
     /// The clip's audio could not be read.
     #[error("the recording {0} could not be read: {1}")]
     Audio(String, std::io::Error),
+}
+
+impl crate::domain::Say for BroadcastError {
+    fn zh(&self) -> String {
+        match self {
+            BroadcastError::UnknownTarget(t) => t.zh.clone(),
+            BroadcastError::NoTargets => "请至少选一个村、乡镇或网格，或者全部".into(),
+            BroadcastError::Priority(p) => format!("立即广播只能是普通或紧急，不能是 {p}"),
+            BroadcastError::NothingToPlay(why) => why.zh.clone(),
+            BroadcastError::Audio(clip, e) => format!("录音 {clip} 读不出来：{e}"),
+        }
+    }
 }
 
 impl<A: Air> Station<A> {
@@ -66,23 +97,30 @@ impl<A: Air> Station<A> {
     pub fn resolve_targets(&self, targets: &Targets) -> Result<Vec<VillageId>, BroadcastError> {
         let vs = &self.plan.villages;
         let mut unknown = Vec::new();
+        let mut unknown_zh = Vec::new();
         for v in &targets.villages {
             if !vs.iter().any(|x| x.id.as_str() == v) {
                 unknown.push(format!("village `{v}`"));
+                unknown_zh.push(format!("村 `{v}`"));
             }
         }
         for t in &targets.townships {
             if !vs.iter().any(|x| &x.township == t) {
                 unknown.push(format!("township `{t}`"));
+                unknown_zh.push(format!("乡镇 `{t}`"));
             }
         }
         for g in &targets.grids {
             if !vs.iter().any(|x| x.grids.contains(g)) {
                 unknown.push(format!("grid `{g}`"));
+                unknown_zh.push(format!("网格 `{g}`"));
             }
         }
         if !unknown.is_empty() {
-            return Err(BroadcastError::UnknownTarget(format!("the station has no {}", unknown.join(", no "))));
+            return Err(BroadcastError::UnknownTarget(Text::new(
+                format!("the station has no {}", unknown.join(", no ")),
+                format!("广播站没有{}", unknown_zh.join("，也没有")),
+            )));
         }
         let chosen: Vec<VillageId> = vs
             .iter()
@@ -117,17 +155,49 @@ impl<A: Air> Station<A> {
         let tz = self.plan.station.timezone;
         let local = now.with_timezone(&tz);
         let mut chosen = Vec::new();
-        let mut skipped = Vec::new();
+        let mut skipped: Vec<Skipped> = Vec::new();
+        let mut not_aired: Vec<NotAired> = Vec::new();
+        let calendar = &self.plan.calendar;
         for vid in &villages {
             let village = self.plan.village(vid).expect("resolved from the plan");
+            let cue_id = broadcast_cue_id(&id, vid);
+            let mut skip = |outcome: AsRunOutcome, clip: Option<(&ClipId, &crate::domain::Language)>, why: Text| {
+                not_aired.push(NotAired {
+                    cue: cue_id,
+                    village: vid.clone(),
+                    zone: village.zone.clone(),
+                    clip: clip.map(|c| c.0.clone()),
+                    language: clip.map(|c| c.1.clone()),
+                    priority,
+                    at: now,
+                    outcome,
+                    detail: why.en.clone(),
+                });
+                skipped.push(Skipped { village: vid.clone(), outcome: outcome.name(), why });
+            };
             match self.index.resolve(item, village, &self.plan.station, local.date_naive()) {
                 Variant::Playable(clip) => {
+                    // Only emergencies play in quiet hours (villages.yaml): a manual broadcast
+                    // leaves the villages that sleep now alone, and says so.
+                    if priority != Priority::Emergency
+                        && let Some(w) = quiet_window_at(village, tz, now, &|d| calendar.is_holiday(d))
+                    {
+                        skip(
+                            AsRunOutcome::SkippedQuietHours,
+                            Some((&clip.id, &clip.language)),
+                            Text::new(
+                                format!("in its quiet hours ({w}); only an emergency plays now"),
+                                format!("正在休息时段（{w}）；这时只有紧急广播会播出"),
+                            ),
+                        );
+                        continue;
+                    }
                     let mut gain = clip.loudness.gain(&self.plan.station.loudness);
                     if priority == Priority::Manual {
                         gain = gain + village.volume_at(TimeOfDay::of(&local));
                     }
                     let cue = Cue {
-                        id: broadcast_cue_id(&id, vid),
+                        id: cue_id,
                         village: vid.clone(),
                         zone: village.zone.clone(),
                         clip: clip.id.clone(),
@@ -140,14 +210,37 @@ impl<A: Air> Station<A> {
                     };
                     chosen.push(cue);
                 }
-                Variant::Expired(c) => skipped.push((vid.clone(), format!("its recording {} has expired", c.id))),
-                Variant::None => {
-                    skipped.push((vid.clone(), format!("no approved recording of {item} in its languages")))
-                }
+                Variant::Expired(c) => skip(
+                    AsRunOutcome::SkippedExpired,
+                    Some((&c.id, &c.language)),
+                    Text::new(
+                        format!("its recording {} has expired", c.id),
+                        format!("它能听的录音 {} 已过最后播放日期", c.id),
+                    ),
+                ),
+                Variant::None => skip(
+                    AsRunOutcome::NoVariant,
+                    None,
+                    Text::new(
+                        format!("no approved recording of {item} in its languages"),
+                        format!("{item} 没有这个村所用语言的已批准录音"),
+                    ),
+                ),
             }
         }
+        // Every village asked for gets its row, whatever happens next.
+        for n in not_aired {
+            self.journal.write(Write::NotAired(n), now);
+        }
         if chosen.is_empty() {
-            return Err(BroadcastError::NothingToPlay(item.to_string()));
+            tracing::info!(broadcast = %id, %item, skipped = skipped.len(), "broadcast: no village can hear it");
+            let name = |v: &VillageId| self.plan.village(v).map_or_else(|| v.to_string(), |x| x.name.clone());
+            let en: Vec<String> = skipped.iter().map(|s| format!("{}: {}", name(&s.village), s.why.en)).collect();
+            let zh: Vec<String> = skipped.iter().map(|s| format!("{}：{}", name(&s.village), s.why.zh)).collect();
+            return Err(BroadcastError::NothingToPlay(Text::new(
+                format!("no targeted village can hear {item} now ({})", en.join("; ")),
+                format!("选中的村现在都听不到 {item}（{}）", zh.join("；")),
+            )));
         }
         let mut commands = Vec::new();
         for cue in &chosen {
@@ -162,6 +255,16 @@ impl<A: Air> Station<A> {
                 start: 0,
             });
         }
+        let unheard: Vec<Skipped> = chosen
+            .iter()
+            .filter_map(|c| {
+                self.zone_unheard(&c.zone).map(|why| Skipped {
+                    village: c.village.clone(),
+                    outcome: AsRunOutcome::FailedOutput.name(),
+                    why,
+                })
+            })
+            .collect();
         // The log never holds up a broadcast: a row the disk cannot take waits in the journal.
         for (cue, cmd) in chosen.iter().zip(commands) {
             self.journal.write(Write::Cue(cue.clone()), now);
@@ -171,7 +274,7 @@ impl<A: Air> Station<A> {
         let zones: Vec<(ZoneId, CueId)> = chosen.iter().map(|c| (c.zone.clone(), c.id)).collect();
         self.broadcasts.insert(id.clone(), zones);
         tracing::info!(broadcast = %id, %item, priority = priority.name(), villages = chosen.len(), "broadcast now");
-        Ok(Broadcast { id, cues: chosen, skipped })
+        Ok(Broadcast { id, priority, cues: chosen, skipped, unheard })
     }
 
     /// Stops a broadcast on every village still hearing it (fading out). False when no broadcast

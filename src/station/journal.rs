@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{Cue, CueId};
 use crate::scheduler::Planned;
-use crate::store::{AsRunOutcome, Store, StoreError};
+use crate::store::{AsRunOutcome, NotAired, Store, StoreError};
 
 /// At most this many writes are held; past it the oldest are dropped (with an error line).
 const MAX_HELD: usize = 500_000;
@@ -28,6 +28,8 @@ pub(super) enum Write {
     Window { planned: Vec<Planned>, state: serde_json::Value },
     /// A cue no slot made (broadcast now).
     Cue(Cue),
+    /// A broadcast's village that will not hear it.
+    NotAired(NotAired),
     /// A cue started.
     Started { id: CueId, at: DateTime<Utc>, late: Option<Duration> },
     /// A cue's outcome (not its end).
@@ -52,6 +54,7 @@ impl Write {
         match self {
             Write::Window { planned, .. } => planned.iter().any(|p| p.id == id),
             Write::Cue(c) => c.id == id,
+            Write::NotAired(n) => n.cue == id,
             _ => false,
         }
     }
@@ -213,6 +216,7 @@ impl Journal {
         match w {
             Write::Window { planned, state } => s.record_window(planned, self.key, state).map(|n| n > 0),
             Write::Cue(c) => s.record_cue(c),
+            Write::NotAired(n) => s.record_not_aired(n),
             Write::Started { id, at, late } => s.mark_started(*id, *at, *late),
             Write::Outcome { id, outcome, detail } => s.mark_outcome(*id, *outcome, detail.as_deref()),
             Write::Ended { id, at, outcome } => s.mark_ended(*id, *at, *outcome),

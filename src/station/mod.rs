@@ -32,6 +32,7 @@ mod broadcast;
 pub mod health;
 mod journal;
 mod metrics;
+mod projection;
 mod status;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -46,6 +47,7 @@ pub use broadcast::{Broadcast, BroadcastError, Targets};
 pub use health::{Concern, Health, Problem};
 pub use journal::{Failing, Journal};
 pub use metrics::Metrics;
+pub use projection::Projection;
 pub use status::VillageStatus;
 
 use crate::config::Plan;
@@ -365,6 +367,11 @@ impl<A: Air> Station<A> {
         Ok(())
     }
 
+    /// What the station will plan from here on (for the day picture): its rotation as it stands.
+    pub fn projection(&self) -> Projection {
+        Projection::of(&self.saved)
+    }
+
     /// The saved state as JSON (it is plain data: this cannot fail).
     fn state_json(&self) -> serde_json::Value {
         serde_json::to_value(&self.saved).unwrap_or_default()
@@ -653,17 +660,18 @@ impl<A: Air> Station<A> {
                         self.outcome(id, AsRunOutcome::FailedOutput, Some(&detail), now);
                     }
                 }
+                let reason_zh = crate::output::reason_zh(&reason);
                 let (concern, en, zh) = if self.is_recorder(&output) {
                     (
                         Concern::Recorder(output.clone()),
                         format!("recorder `{output}` is not recording (playing goes on): {reason}"),
-                        format!("录音 `{output}` 暂停了（播出不受影响）：{reason}"),
+                        format!("录音 `{output}` 暂停了（播出不受影响）：{reason_zh}"),
                     )
                 } else {
                     (
                         Concern::Output(output.clone()),
                         format!("output `{output}` is not playing: {reason}"),
-                        format!("输出 `{output}` 没有在播：{reason}"),
+                        format!("输出 `{output}` 没有在播：{reason_zh}"),
                     )
                 };
                 self.health.raise(concern, now, en, zh);
@@ -715,7 +723,7 @@ impl<A: Air> Station<A> {
         self.dirty = true;
         let late = (at - p.cue.at).to_std().ok().filter(|d| *d > LATE_AFTER);
         self.journal.write(Write::Started { id, at, late }, at);
-        let failed = self.zone_unheard(&p.cue.zone);
+        let failed = self.zone_unheard(&p.cue.zone).map(|t| t.en);
         if let Some(detail) = &failed {
             self.outcome(id, AsRunOutcome::FailedOutput, Some(detail), at);
         }
@@ -742,26 +750,6 @@ impl<A: Air> Station<A> {
             .collect()
     }
 
-    /// "output NAME: reason" when the zone is not heard: a sound card feeding it is degraded,
-    /// or — for a zone no card feeds (recorders only) — every output feeding it is. A recorder
-    /// beside a working card does not make a village deaf.
-    fn zone_unheard(&self, zone: &ZoneId) -> Option<String> {
-        let profile = &self.plan.profile;
-        let chans = profile.zones.get(zone)?;
-        let outputs: Vec<&crate::config::Output> = chans.iter().map(|c| &profile.outputs[c.output]).collect();
-        let is_card = |o: &crate::config::Output| matches!(o.kind, crate::config::OutputKind::Device { .. });
-        let down = |o: &crate::config::Output| {
-            let name = o.name.to_string();
-            self.degraded.get(&name).map(|r| format!("output {name}: {r}"))
-        };
-        if outputs.iter().any(|o| is_card(o)) {
-            outputs.iter().filter(|o| is_card(o)).find_map(|o| down(o))
-        } else {
-            let all: Vec<String> = outputs.iter().filter_map(|o| down(o)).collect();
-            (all.len() == outputs.len() && !all.is_empty()).then(|| all.join("; "))
-        }
-    }
-
     /// Switches to a newly checked plan for the firings not yet planned. The hardware profile of
     /// a running station cannot change (its outputs are open): a plan for another profile keeps
     /// the running one's wiring, and the caller is told so by the returned `false`.
@@ -786,3 +774,7 @@ impl<A: Air> Station<A> {
         self.on_air.len()
     }
 }
+
+#[cfg(test)]
+#[path = "tests_broadcast.rs"]
+mod tests_broadcast;

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{Air, Station};
-use crate::domain::{Cue, VillageId, ZoneId};
+use crate::domain::{Cue, Text, VillageId, ZoneId};
 
 /// One village as the dashboard shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -26,6 +26,14 @@ pub struct VillageStatus {
     pub output: String,
     /// False while that output is degraded.
     pub output_up: bool,
+    /// False when what the village should hear does not reach its loudspeaker (no sound card,
+    /// the card feeding it is down); `unheard` then says why.
+    pub reaching: bool,
+    /// Why the village hears nothing now, in both languages.
+    pub unheard: Option<Text>,
+    /// True when the profile wires the zone to no sound card at all, only to recorders (the
+    /// `virtual` profile): what it plays is kept in WAV files, and no loudspeaker hears it.
+    pub recorded_only: bool,
 }
 
 impl<A: Air> Station<A> {
@@ -67,8 +75,51 @@ impl<A: Air> Station<A> {
                         .min_by_key(|(t, _)| *t),
                     output_up: !self.degraded.contains_key(&output),
                     output,
+                    reaching: self.zone_unheard(&v.zone).is_none(),
+                    unheard: self.zone_unheard(&v.zone),
+                    recorded_only: profile.zones.get(&v.zone).is_none_or(|c| {
+                        c.iter().all(|c| {
+                            !matches!(profile.outputs[c.output].kind, crate::config::OutputKind::Device { .. })
+                        })
+                    }),
                 }
             })
             .collect()
+    }
+}
+
+impl<A: Air> Station<A> {
+    /// Why the zone is not heard, when it is not: the station fell back to recording (no sound
+    /// card), a sound card feeding it is degraded, or — for a zone no card feeds (recorders only,
+    /// the virtual profile run on purpose) — every output feeding it is. A recorder beside a
+    /// working card does not make a village deaf.
+    pub(super) fn zone_unheard(&self, zone: &ZoneId) -> Option<Text> {
+        if let Some(p) = self.health.problems().into_iter().find(|p| p.reason == "fallback") {
+            return Some(Text::new(
+                format!("recorded only, no loudspeaker: {}", p.message),
+                format!("只录了音，没有送到喇叭：{}", p.message_zh),
+            ));
+        }
+        let profile = &self.plan.profile;
+        let chans = profile.zones.get(zone)?;
+        let outputs: Vec<&crate::config::Output> = chans.iter().map(|c| &profile.outputs[c.output]).collect();
+        let is_card = |o: &crate::config::Output| matches!(o.kind, crate::config::OutputKind::Device { .. });
+        let down = |o: &crate::config::Output| {
+            let name = o.name.to_string();
+            self.degraded
+                .get(&name)
+                .map(|r| (format!("output {name}: {r}"), format!("输出 {name}：{}", crate::output::reason_zh(r))))
+        };
+        let found: Vec<(String, String)> = if outputs.iter().any(|o| is_card(o)) {
+            outputs.iter().filter(|o| is_card(o)).find_map(|o| down(o)).into_iter().collect()
+        } else {
+            let all: Vec<(String, String)> = outputs.iter().filter_map(|o| down(o)).collect();
+            if all.len() == outputs.len() { all } else { Vec::new() }
+        };
+        (!found.is_empty()).then(|| {
+            let en: Vec<String> = found.iter().map(|f| f.0.clone()).collect();
+            let zh: Vec<String> = found.iter().map(|f| f.1.clone()).collect();
+            Text::new(en.join("; "), zh.join("；"))
+        })
     }
 }

@@ -68,6 +68,29 @@ impl AsRunRow {
     }
 }
 
+/// A broadcast's village that will not hear it, as [`Store::record_not_aired`] records it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotAired {
+    /// The cue id the village would have had.
+    pub cue: CueId,
+    /// The village.
+    pub village: VillageId,
+    /// Its zone.
+    pub zone: ZoneId,
+    /// The clip chosen, when one was (an expired one, one blocked by quiet hours).
+    pub clip: Option<ClipId>,
+    /// Its language.
+    pub language: Option<Language>,
+    /// The broadcast's priority.
+    pub priority: Priority,
+    /// When it was asked for.
+    pub at: DateTime<Utc>,
+    /// Why not (final: `no-variant`, `skipped-quiet-hours`, `skipped-expired`).
+    pub outcome: AsRunOutcome,
+    /// In words.
+    pub detail: String,
+}
+
 /// Which rows [`Store::query`] returns. The default is every row.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filter {
@@ -152,6 +175,11 @@ impl Store {
 
     /// Records a cue that no slot made (a manual or emergency play), once, as planned.
     pub fn record_cue(&self, cue: &Cue) -> Result<bool, StoreError> {
+        self.record_cue_saying(cue, None)
+    }
+
+    /// [`Store::record_cue`] with a `detail` (who played it: `xiangyin play`).
+    pub fn record_cue_saying(&self, cue: &Cue, detail: Option<&str>) -> Result<bool, StoreError> {
         let row = NewRow {
             cue: cue.id,
             village: cue.village.as_str(),
@@ -162,9 +190,28 @@ impl Store {
             slot: cue.slot.as_deref(),
             scheduled: cue.at,
             outcome: None,
-            detail: None,
+            detail: detail.map(str::to_owned),
         };
         row.insert(&self.conn).map_err(|e| self.err("record_cue", e))
+    }
+
+    /// Records a cue no slot made that will not air (a broadcast's village with nothing it can
+    /// hear: no variant, quiet hours…), once, with its final `outcome` and `detail`. `clip` and
+    /// `language` when one was chosen.
+    pub fn record_not_aired(&self, row: &NotAired) -> Result<bool, StoreError> {
+        let r = NewRow {
+            cue: row.cue,
+            village: row.village.as_str(),
+            zone: row.zone.as_str(),
+            clip: row.clip.as_ref().map(ClipId::as_str),
+            language: row.language.as_ref().map(Language::as_str),
+            priority: Some(row.priority),
+            slot: None,
+            scheduled: row.at,
+            outcome: Some(row.outcome),
+            detail: Some(row.detail.clone()),
+        };
+        r.insert(&self.conn).map_err(|e| self.err("record_not_aired", e))
     }
 
     /// Records that a planned cue started at `at`. `late_by`: how late it started (`None` when on

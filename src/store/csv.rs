@@ -1,23 +1,37 @@
 //! The as-run log as CSV, for spreadsheets and scripts.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::io::Write;
 
-use super::{AsRunRow, stamp};
+use chrono::{DateTime, SecondsFormat, Utc};
+use chrono_tz::Tz;
+
+use super::AsRunRow;
 
 /// The header line of [`write_csv`] (without its line end).
 pub const CSV_HEADER: &str =
-    "cue,village,zone,clip,language,priority,slot,scheduled,started,ended,late_ms,outcome,detail";
+    "cue,village,zone,clip,language,priority,slot,scheduled,started,ended,late_ms,outcome,detail,title";
 
 /// Writes `rows` as CSV: the [`CSV_HEADER`] line, then one line per row, in the given order.
 ///
 /// Fields are quoted as RFC 4180 says: a field holding a comma, a double quote or a line break is
 /// put in double quotes, with its double quotes doubled; text is UTF-8 (村名 and details as
-/// written). Lines end with `\n`, like `render`'s `cues.csv`. Times are UTC RFC 3339 with
-/// milliseconds; `cue` is the decimal cue id; empty fields are absent values (`outcome` is empty
-/// while a cue is planned or on air).
-pub fn write_csv(rows: &[AsRunRow], out: &mut dyn Write) -> std::io::Result<()> {
+/// written). Lines end with `\n`, like `render`'s `cues.csv`. Times are in the station's time
+/// zone `tz` with its offset and milliseconds (`2026-12-04T07:00:00.000+08:00`), as every page
+/// shows them; `cue` is the decimal cue id; `title` is the clip's title from `titles` (by clip
+/// id; empty for a clip no longer in the library); empty fields are absent values (`outcome` is
+/// empty while a cue is planned or on air).
+pub fn write_csv(
+    rows: &[AsRunRow],
+    tz: Tz,
+    titles: &BTreeMap<String, String>,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     writeln!(out, "{CSV_HEADER}")?;
+    let time = |t: DateTime<Utc>| {
+        (t + chrono::Duration::microseconds(500)).with_timezone(&tz).to_rfc3339_opts(SecondsFormat::Millis, true)
+    };
     for r in rows {
         let opt = |v: Option<String>| v.unwrap_or_default();
         let fields = [
@@ -28,12 +42,13 @@ pub fn write_csv(rows: &[AsRunRow], out: &mut dyn Write) -> std::io::Result<()> 
             opt(r.language.as_ref().map(ToString::to_string)),
             opt(r.priority.map(|p| p.name().to_owned())),
             opt(r.slot.clone()),
-            stamp(r.scheduled),
-            opt(r.started.map(stamp)),
-            opt(r.ended.map(stamp)),
+            time(r.scheduled),
+            opt(r.started.map(time)),
+            opt(r.ended.map(time)),
             opt(r.late_by.map(|d| d.as_millis().to_string())),
             opt(r.outcome.map(|o| o.name().to_owned())),
             opt(r.detail.clone()),
+            opt(r.clip.as_ref().and_then(|c| titles.get(c.as_str()).cloned())),
         ];
         let line: Vec<Cow<'_, str>> = fields.iter().map(|f| field(f)).collect();
         writeln!(out, "{}", line.join(","))?;

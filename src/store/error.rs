@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::ErrorCode;
 
+use crate::domain::Say;
+
 /// An error from the station database.
 ///
 /// Grouped by what the caller does next:
@@ -145,6 +147,47 @@ pub enum StoreError {
     },
 }
 
+impl Say for StoreError {
+    fn zh(&self) -> String {
+        match self {
+            StoreError::Open { path, source } => {
+                format!("无法打开广播站数据库 {}：{source}", path.display())
+            }
+            StoreError::Corrupt { path, detail } => format!(
+                "广播站数据库 {} 已损坏，或不是 xiangyin 的数据库（{detail}）；请把它移走（之后会新建一个空的播出记录），\
+                 或者恢复备份",
+                path.display()
+            ),
+            StoreError::TooNew { path, found, known } => format!(
+                "广播站数据库 {} 是由更新版本的 xiangyin 写入的（结构版本 {found}；本版本最多认识 {known}）；\
+                 请升级 xiangyin，或把这个文件移走，开始新的播出记录",
+                path.display()
+            ),
+            StoreError::Query { what, source } => format!("广播站数据库操作失败（{what}：{source}）"),
+            StoreError::Json { key, source } => {
+                format!("广播站数据库操作失败（保存的状态 `{key}` 无法按 JSON 读写：{source}）")
+            }
+            StoreError::Crypto { what, detail } => format!("广播站数据库操作失败（{what}：{detail}）"),
+            StoreError::BadUserName { name, max } => format!(
+                "`{name}` 不能用作用户名：请用 1 到 {max} 个小写英文字母、数字、`.`、`_` 或 `-`，并以字母或数字开头"
+            ),
+            StoreError::PasswordTooShort { min } => format!("密码太短：至少要 {min} 个字符"),
+            StoreError::PasswordTooLong { max } => format!("密码太长：最多 {max} 个字符"),
+            StoreError::UserExists { name } => format!("已经有名为 `{name}` 的用户"),
+            StoreError::NoSuchUser { name } => format!("没有名为 `{name}` 的用户"),
+            StoreError::LastAdmin { name } => {
+                format!("`{name}` 是最后一个能登录的管理员：请先把另一个用户设为管理员")
+            }
+            StoreError::BadTokenLabel { max } => {
+                format!("API 令牌的标签必须是 1 到 {max} 个字符，不能只有空格")
+            }
+            StoreError::TokenLabelTaken { user, label } => {
+                format!("`{user}` 已经有一个标签为 `{label}` 的 API 令牌：请先撤销它，或换一个标签")
+            }
+        }
+    }
+}
+
 impl StoreError {
     /// True when a person has to do something about the database file ([`StoreError::Open`],
     /// [`StoreError::Corrupt`], [`StoreError::TooNew`]); false for failures of single operations.
@@ -227,4 +270,46 @@ impl StoreError {
 
 fn is_corruption(e: &rusqlite::Error) -> bool {
     matches!(e.sqlite_error_code(), Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_and_operator_errors_say_themselves_in_chinese_too() {
+        let path = PathBuf::from("/var/lib/xiangyin/station.db");
+        let refusals = [
+            StoreError::BadUserName { name: "Li Wei".into(), max: 32 },
+            StoreError::PasswordTooShort { min: 10 },
+            StoreError::PasswordTooLong { max: 1024 },
+            StoreError::UserExists { name: "liwei".into() },
+            StoreError::NoSuchUser { name: "liwei".into() },
+            StoreError::LastAdmin { name: "admin".into() },
+            StoreError::BadTokenLabel { max: 64 },
+            StoreError::TokenLabelTaken { user: "liwei".into(), label: "phone".into() },
+        ];
+        let operator = [
+            StoreError::Open { path: path.clone(), source: "permission denied".into() },
+            StoreError::Corrupt { path: path.clone(), detail: "file is not a database".into() },
+            StoreError::TooNew { path: path.clone(), found: 9, known: 4 },
+        ];
+        for e in refusals.iter().chain(&operator) {
+            let (en, zh) = (e.to_string(), e.zh());
+            assert!(!zh.trim().is_empty(), "{e:?}");
+            assert_ne!(zh, en, "{e:?}");
+            assert!(!zh.contains("; ") && !zh.contains(": "), "half-width punctuation: {zh}");
+            // Names and values are kept exactly.
+            for word in en.split('`').skip(1).step_by(2) {
+                assert!(zh.contains(&format!("`{word}`")), "`{word}` missing from {zh}");
+            }
+            assert_eq!(e.text().en, en);
+        }
+        assert!(refusals.iter().all(StoreError::is_refusal));
+        assert!(operator.iter().all(|e| e.zh().contains("/var/lib/xiangyin/station.db")));
+        assert!(operator[2].zh().contains('9') && operator[2].zh().contains('4'));
+        assert_eq!(refusals[1].zh(), "密码太短：至少要 10 个字符");
+        let crypto = StoreError::Crypto { what: "hashing a password", detail: "out of memory".into() };
+        assert_eq!(crypto.zh(), "广播站数据库操作失败（hashing a password：out of memory）");
+    }
 }

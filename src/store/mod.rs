@@ -36,7 +36,7 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OpenFlags};
 
-pub use asrun::{AsRunRow, Filter};
+pub use asrun::{AsRunRow, Filter, NotAired};
 pub use csv::{CSV_HEADER, write_csv};
 pub use error::StoreError;
 pub use outcome::AsRunOutcome;

@@ -20,7 +20,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::error::{ApiJson, BodyKind};
+use super::error::{ApiJson, BodyKind, said};
 use super::server::Peer;
 use super::{ApiError, ApiResult, AppState};
 use crate::domain::{Action, Role};
@@ -96,11 +96,17 @@ pub fn identify(parts: &Parts, state: &AppState) -> ApiResult<Option<Caller>> {
     let db = state.db();
     if let Some(auth) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         let Some(token) = auth.strip_prefix("Bearer ") else {
-            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "Use `Authorization: Bearer TOKEN`."));
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                ("Use `Authorization: Bearer TOKEN`.", "请用 `Authorization: Bearer 令牌` 的写法。"),
+            ));
         };
         return match db.api_token_user(token.trim())? {
             Some(user) => Ok(Some(Caller { user, via: Via::Token })),
-            None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "This API token is not valid (revoked or mistyped).")),
+            None => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                ("This API token is not valid (revoked or mistyped).", "这个 API 令牌无效（已撤销或抄错了）。"),
+            )),
         };
     }
     if let Some(token) = cookie(&parts.headers, COOKIE) {
@@ -129,7 +135,10 @@ impl FromRequestParts<AppState> for Caller {
             if sent != Some(csrf.as_str()) {
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
-                    "This request lacks the page's CSRF token; reload the page and try again.",
+                    (
+                        "This request lacks the page's CSRF token; reload the page and try again.",
+                        "这个请求缺少页面的安全令牌（CSRF）；请刷新页面再试。",
+                    ),
                 ));
             }
         }
@@ -162,6 +171,7 @@ struct Login {
 
 impl BodyKind for Login {
     const WHAT: &'static str = "a login: JSON with name and password";
+    const WHAT_ZH: &'static str = "登录：含 name 和 password 的 JSON";
 }
 
 #[derive(serde::Serialize)]
@@ -200,7 +210,13 @@ async fn login(State(state): State<AppState>, peer: Peer, ApiJson(req): ApiJson<
     let addr = peer.0.map(|a| a.ip());
     if let Some(wait) = state.throttle().wait(&name, addr, std::time::Instant::now()) {
         let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        return Err(ApiError::too_many(wait, format!("Too many wrong passwords: wait {secs} s before trying again.")));
+        return Err(ApiError::too_many(
+            wait,
+            (
+                format!("Too many wrong passwords: wait {secs} s before trying again."),
+                format!("密码错误次数太多：请等 {secs} 秒再试。"),
+            ),
+        ));
     }
     let record = state.db().password_record(&name)?;
     let user = {
@@ -216,7 +232,7 @@ async fn login(State(state): State<AppState>, peer: Peer, ApiJson(req): ApiJson<
         }
         _ => {
             state.throttle().failed(&name, addr, std::time::Instant::now());
-            Err(ApiError::new(StatusCode::UNAUTHORIZED, "Wrong name or password."))
+            Err(ApiError::new(StatusCode::UNAUTHORIZED, ("Wrong name or password.", "用户名或密码不对。")))
         }
     }
 }
@@ -248,25 +264,29 @@ struct Setup {
 
 impl BodyKind for Setup {
     const WHAT: &'static str = "the first admin: JSON with token, name and password";
+    const WHAT_ZH: &'static str = "第一个管理员：含 token、name 和 password 的 JSON";
 }
 
 /// Creates the first admin with the one-time setup token `serve` printed, and logs them in.
 async fn setup(State(state): State<AppState>, ApiJson(req): ApiJson<Setup>) -> ApiResult<Response> {
     if state.db().user_count()? > 0 {
-        return Err(ApiError::conflict("The station already has users; log in instead."));
+        return Err(ApiError::conflict((
+            "The station already has users; log in instead.",
+            "广播站已经有用户了；请直接登录。",
+        )));
     }
-    crate::store::check_user_name(req.name.trim()).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    crate::store::check_password(&req.password).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    crate::store::check_user_name(req.name.trim()).map_err(|e| ApiError::bad_request(said(&e)))?;
+    crate::store::check_password(&req.password).map_err(|e| ApiError::bad_request(said(&e)))?;
     if !state.db().use_setup_token(&req.token)? {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "This setup link is not valid any more; restart serve for a new one.",
+            (
+                "This setup link is not valid any more; restart serve for a new one.",
+                "这个设置链接已经失效；重新启动 serve 会给出新的链接。",
+            ),
         ));
     }
-    state
-        .db()
-        .add_user(req.name.trim(), Role::Admin, &req.password)
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    state.db().add_user(req.name.trim(), Role::Admin, &req.password).map_err(|e| ApiError::bad_request(said(&e)))?;
     state.audit(Some(req.name.trim()), "setup", Some("first admin"));
     let user = state.db().user(req.name.trim())?.ok_or_else(|| ApiError::internal("the new admin vanished"))?;
     logged_in(&state, &user)

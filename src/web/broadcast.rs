@@ -10,7 +10,7 @@ use axum::routing::{delete, get, post};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::error::{ApiJson, ApiQuery, BodyKind};
+use super::error::{ApiJson, ApiQuery, BodyKind, said};
 use super::{ApiError, ApiResult, AppState, Caller};
 use crate::config::ItemRef;
 use crate::domain::{Action, ClipId, MessageId, Priority, VillageId};
@@ -42,6 +42,7 @@ struct Request {
 
 impl BodyKind for Request {
     const WHAT: &'static str = "a broadcast: JSON with targets, one message or clip, and priority";
+    const WHAT_ZH: &'static str = "广播：含 targets、一个 message 或 clip、priority 的 JSON";
 }
 
 fn manual() -> String {
@@ -51,18 +52,24 @@ fn manual() -> String {
 async fn start(State(st): State<AppState>, caller: Caller, ApiJson(req): ApiJson<Request>) -> ApiResult<Response> {
     caller.require(Action::Broadcast)?;
     let item = match (req.message.as_deref().filter(|s| !s.is_empty()), req.clip.as_deref().filter(|s| !s.is_empty())) {
-        (Some(m), None) => {
-            ItemRef::Message(MessageId::new(m).map_err(|e| ApiError::bad_request(capitalise(&e.to_string())))?)
+        (Some(m), None) => ItemRef::Message(MessageId::new(m).map_err(|e| ApiError::bad_request(said(&e)))?),
+        (None, Some(c)) => ItemRef::Clip(ClipId::new(c).map_err(|e| ApiError::bad_request(said(&e)))?),
+        _ => {
+            return Err(ApiError::bad_request((
+                "Choose one message or one clip to broadcast.",
+                "请选一条消息或一段录音来广播（只能选一个）。",
+            )));
         }
-        (None, Some(c)) => {
-            ItemRef::Clip(ClipId::new(c).map_err(|e| ApiError::bad_request(capitalise(&e.to_string())))?)
-        }
-        _ => return Err(ApiError::bad_request("Choose one message or one clip to broadcast.")),
     };
     let priority = match req.priority.as_str() {
         "manual" => Priority::Manual,
         "emergency" => Priority::Emergency,
-        other => return Err(ApiError::bad_request(format!("Priority `{other}` is not manual or emergency."))),
+        other => {
+            return Err(ApiError::bad_request((
+                format!("Priority `{other}` is not manual or emergency."),
+                format!("优先级 `{other}` 不是 manual（普通）或 emergency（紧急）。"),
+            )));
+        }
     };
     let result = st.station().broadcast(&req.targets, &item, priority, Utc::now());
     match result {
@@ -77,15 +84,15 @@ async fn start(State(st): State<AppState>, caller: Caller, ApiJson(req): ApiJson
         }
         Err(BroadcastError::Audio(clip, e)) => Err(ApiError::internal(format!("clip {clip}: {e}"))),
         // Well formed, but the library has nothing the targets can hear: the station's state.
-        Err(e @ BroadcastError::NothingToPlay(_)) => Err(ApiError::conflict(capitalise(&e.to_string()))),
-        Err(e) => Err(ApiError::bad_request(capitalise(&e.to_string()))),
+        Err(e @ BroadcastError::NothingToPlay(_)) => Err(ApiError::conflict(said(&e))),
+        Err(e) => Err(ApiError::bad_request(said(&e))),
     }
 }
 
 async fn stop(State(st): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
     caller.require(Action::Broadcast)?;
     if !st.station().stop_broadcast(&id) {
-        return Err(ApiError::not_found(format!("broadcast `{id}` playing now")));
+        return Err(ApiError::not_found((format!("broadcast `{id}` playing now"), format!("正在播的广播 `{id}`"))));
     }
     st.audit(Some(caller.name()), "stop-broadcast", Some(&id));
     Ok(StatusCode::NO_CONTENT)
@@ -140,25 +147,33 @@ impl From<AsRunRow> for LogRow {
 /// The as-run log, newest filters applied, oldest first; `format=csv` for a spreadsheet.
 async fn log(State(st): State<AppState>, _caller: Caller, ApiQuery(q): ApiQuery<LogQuery>) -> ApiResult<Response> {
     let village = match q.village.as_deref().filter(|v| !v.is_empty()) {
-        Some(v) => Some(VillageId::new(v).map_err(|e| ApiError::bad_request(format!("`{v}`: {e}")))?),
+        Some(v) => Some(VillageId::new(v).map_err(|e| ApiError::bad_request(said(&e)))?),
         None => None,
     };
     if q.limit.is_some_and(|l| l > MAX_LOG_ROWS) {
-        return Err(ApiError::bad_request(format!("A page of the log has at most {MAX_LOG_ROWS} rows.")));
+        return Err(ApiError::bad_request((
+            format!("A page of the log has at most {MAX_LOG_ROWS} rows."),
+            format!("播出记录一次最多取 {MAX_LOG_ROWS} 行。"),
+        )));
     }
     let csv = match q.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
         Some(other) => {
             let other: String = other.chars().take(20).collect();
-            return Err(ApiError::bad_request(format!("Format `{other}` is not json or csv.")));
+            return Err(ApiError::bad_request((
+                format!("Format `{other}` is not json or csv."),
+                format!("格式 `{other}` 不是 json 或 csv。"),
+            )));
         }
     };
     let filter = Filter { village, since: q.since, until: q.until, limit: Some(q.limit.unwrap_or(5000)) };
     let rows = st.db().query(&filter)?;
     if csv {
         let mut buf = Vec::new();
-        crate::store::write_csv(&rows, &mut buf)?;
+        let tz = st.station().plan().station.timezone;
+        let titles = st.library().list()?.0.into_iter().map(|c| (c.id.to_string(), c.title)).collect();
+        crate::store::write_csv(&rows, tz, &titles, &mut buf)?;
         return Ok((
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -169,14 +184,6 @@ async fn log(State(st): State<AppState>, _caller: Caller, ApiQuery(q): ApiQuery<
             .into_response());
     }
     Ok(Json(rows.into_iter().map(LogRow::from).collect::<Vec<_>>()).into_response())
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => format!("{}{}.", f.to_uppercase(), c.as_str().trim_end_matches('.')),
-        None => String::new(),
-    }
 }
 
 #[cfg(test)]

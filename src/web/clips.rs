@@ -37,10 +37,10 @@ use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 use tower_http::services::ServeFile;
 
-use super::error::{ApiJson, ApiQuery, BodyKind, not_null};
+use super::error::{ApiJson, ApiQuery, BodyKind, not_null, said, sentence_zh};
 use super::{ApiError, ApiResult, AppState, Caller};
 use crate::config::{ItemRef, Plan};
-use crate::domain::{Action, ClipId, ClipKind, MessageId, ReviewState};
+use crate::domain::{Action, ClipId, ClipKind, MessageId, ReviewState, Text};
 use crate::library::edit::{ClipEdit, EditError};
 use crate::library::{ClipMeta, ImportError, ImportRequest, Refusal};
 
@@ -51,6 +51,9 @@ pub const MULTIPART_MARGIN: u64 = 1024 * 1024;
 const MAX_TEXT: usize = 64 * 1024;
 /// Longest reason for a rejection, in characters.
 const MAX_REASON: usize = 500;
+
+mod upload;
+use upload::{imports, upload};
 
 /// The clip routes (see the module documentation).
 pub fn routes() -> Router<AppState> {
@@ -82,23 +85,28 @@ async fn list(
 ) -> ApiResult<Json<Vec<Value>>> {
     // Filters are exact values, or empty for "all" (the pages' filter form sends empty ones).
     let given = |s: &Option<String>| s.as_deref().filter(|s| !s.is_empty()).map(str::to_owned);
-    let kind =
-        given(&q.kind).map(|k| k.parse::<ClipKind>().map_err(|e| ApiError::bad_request(sentence(&e)))).transpose()?;
+    let kind = given(&q.kind).map(|k| k.parse::<ClipKind>().map_err(|e| kind_error(&k, &e))).transpose()?;
     let review = given(&q.review);
     if let Some(r) = &review
         && !["pending", "approved", "rejected"].contains(&r.as_str())
     {
-        return Err(ApiError::bad_request(format!("Review `{r}` is not pending, approved or rejected.")));
+        return Err(ApiError::bad_request((
+            format!("Review `{r}` is not pending, approved or rejected."),
+            format!("审核状态 `{r}` 不是 pending（待审）、approved（已批准）或 rejected（已退回）。"),
+        )));
     }
     let language = given(&q.language);
     if let Some(l) = &language
         && !st.station().plan().station.languages.iter().any(|x| x.as_str() == l)
     {
         let l: String = l.chars().take(40).collect();
-        return Err(ApiError::bad_request(format!("`{l}` is not one of the station's languages.")));
+        return Err(ApiError::bad_request((
+            format!("`{l}` is not one of the station's languages."),
+            format!("`{l}` 不是广播站的语言。"),
+        )));
     }
     if q.q.as_ref().is_some_and(|t| t.chars().count() > 200) {
-        return Err(ApiError::bad_request("A search text has at most 200 characters."));
+        return Err(ApiError::bad_request(("A search text has at most 200 characters.", "搜索的文字最多 200 个字。")));
     }
     let text = given(&q.q).map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty());
     let (clips, broken) = st.library().list()?;
@@ -140,10 +148,15 @@ async fn original(
     let file = &meta.original.file;
     if FsPath::new(file).file_name().and_then(|n| n.to_str()) != Some(file.as_str()) || file == ".." {
         tracing::warn!("clip {id}: its sidecar names the original `{file}`, which is not a file in the clip folder");
-        return Err(ApiError::not_found(format!("original file kept for clip {id}")));
+        return Err(ApiError::not_found((
+            format!("original file kept for clip {id}"),
+            format!("录音 {id} 保存的原始文件"),
+        )));
     }
-    let mut res =
-        serve(st.library().clip_dir(&id).join(file), req, || format!("original file kept for clip {id}")).await?;
+    let mut res = serve(st.library().clip_dir(&id).join(file), req, || {
+        Text::new(format!("original file kept for clip {id}"), format!("录音 {id} 保存的原始文件"))
+    })
+    .await?;
     // Whatever the file was called when it was uploaded (page.html, x.svg), it is served as the
     // audio it was accepted as, or as plain bytes, never as something a browser would run.
     let h = res.headers_mut();
@@ -177,13 +190,16 @@ async fn audio(
 ) -> ApiResult<Response> {
     let id = clip_id(&id)?;
     find(&st, &id)?;
-    let mut res = serve(st.library().canonical_path(&id), req, || format!("playout copy of clip {id}")).await?;
+    let mut res = serve(st.library().canonical_path(&id), req, || {
+        Text::new(format!("playout copy of clip {id}"), format!("录音 {id} 的播出副本"))
+    })
+    .await?;
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("audio/wav"));
     Ok(res)
 }
 
 /// Serves one file of a clip folder (Range, conditional requests, HEAD) with `ServeFile`.
-async fn serve(path: PathBuf, req: Request, what: impl Fn() -> String) -> ApiResult<Response> {
+async fn serve(path: PathBuf, req: Request, what: impl Fn() -> Text) -> ApiResult<Response> {
     let res = ServeFile::new(&path)
         .try_call(req)
         .await
@@ -214,267 +230,6 @@ fn attachment(name: &str) -> HeaderValue {
         .collect();
     HeaderValue::from_str(&format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"))
         .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Upload
-
-/// The upload body: axum's `Multipart` with the default body limit set, for this request, to the
-/// station's upload limit plus [`MULTIPART_MARGIN`].
-struct Upload(Multipart);
-
-impl FromRequest<AppState> for Upload {
-    type Rejection = ApiError;
-
-    async fn from_request(mut req: Request, state: &AppState) -> Result<Self, ApiError> {
-        let limit = state.config().max_upload.saturating_add(MULTIPART_MARGIN);
-        DefaultBodyLimit::max(usize::try_from(limit).unwrap_or(usize::MAX)).apply(&mut req);
-        Multipart::from_request(req, state).await.map(Upload).map_err(|e| {
-            ApiError::bad_request(format!(
-                "Send the recording as multipart/form-data with a `file` field ({}).",
-                e.body_text().trim_end_matches('.')
-            ))
-        })
-    }
-}
-
-/// A file in the staging folder, removed when dropped.
-struct Staged(PathBuf);
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-/// The text fields of an upload, as sent.
-#[derive(Default)]
-struct Form {
-    title: Option<String>,
-    language: Option<String>,
-    kind: Option<String>,
-    message: Option<String>,
-    transcript: Option<String>,
-    expires: Option<String>,
-    max_plays_per_day: Option<String>,
-}
-
-impl Form {
-    fn slot(&mut self, name: &str) -> Option<&mut Option<String>> {
-        Some(match name {
-            "title" => &mut self.title,
-            "language" => &mut self.language,
-            "kind" => &mut self.kind,
-            "message" => &mut self.message,
-            "transcript" => &mut self.transcript,
-            "expires" => &mut self.expires,
-            "max_plays_per_day" => &mut self.max_plays_per_day,
-            _ => return None,
-        })
-    }
-}
-
-/// `POST /api/clips` (see the module documentation).
-async fn upload(State(st): State<AppState>, caller: Caller, Upload(mut parts): Upload) -> ApiResult<Response> {
-    caller.require(Action::Upload)?;
-    let max = st.config().max_upload;
-    let library = st.library();
-    let mut form = Form::default();
-    let mut file: Option<(Staged, String, u64)> = None;
-    while let Some(mut field) = parts.next_field().await.map_err(|e| multipart_error(&e, max))? {
-        let name = field.name().unwrap_or_default().to_owned();
-        if name == "file" {
-            if file.is_some() {
-                return Err(ApiError::bad_request("Send one file per upload."));
-            }
-            let uploaded = uploaded_name(field.file_name());
-            let staged = Staged(library.upload_path()?);
-            let bytes = stream_to(&mut field, &staged.0, max).await?;
-            file = Some((staged, uploaded, bytes));
-        } else if let Some(slot) = form.slot(&name) {
-            if slot.is_some() {
-                return Err(ApiError::bad_request(format!("The `{name}` field is sent twice.")));
-            }
-            *slot = Some(text_field(&mut field, &name, max).await?);
-        } else {
-            return Err(ApiError::bad_request(format!(
-                "`{}` is not a field of an upload (file, title, language, kind, message, transcript, expires, \
-                 max_plays_per_day).",
-                name.chars().take(40).collect::<String>()
-            )));
-        }
-    }
-    let Some((staged, uploaded, bytes)) = file else {
-        return Err(ApiError::bad_request("Choose a recording to upload: the `file` field is missing."));
-    };
-
-    let station = st.station().plan().station.clone();
-    let given = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-    let Some(language) = given(form.language) else {
-        let known: Vec<&str> = station.languages.iter().map(|l| l.as_str()).collect();
-        return Err(ApiError::bad_request(format!(
-            "Choose the language spoken in the recording (one of the station's: {}).",
-            known.join(", ")
-        )));
-    };
-    let kind = match given(form.kind) {
-        Some(k) => k.parse::<ClipKind>().map_err(|e| ApiError::bad_request(sentence(&e)))?,
-        None => ClipKind::Notice,
-    };
-    let max_plays_per_day = given(form.max_plays_per_day)
-        .map(|n| {
-            n.parse::<u32>().map_err(|_| {
-                ApiError::bad_request(format!(
-                    "The maximum number of plays per day `{n}` is not a whole number; leave it empty for no limit."
-                ))
-            })
-        })
-        .transpose()?;
-    let title = given(form.title).unwrap_or_else(|| {
-        FsPath::new(&uploaded).file_stem().and_then(|s| s.to_str()).unwrap_or("untitled").to_owned()
-    });
-    let (message, transcript, expires) = (given(form.message), given(form.transcript), given(form.expires));
-    let uploader = format!("web:{}", caller.name());
-
-    let (state, who, name) = (st.clone(), caller.clone(), uploaded.clone());
-    let queued = st.imports().submit(&uploaded, caller.name(), move || {
-        // Moved here so the staged upload is removed when the import is over, whatever happened.
-        let staged = staged;
-        let req = ImportRequest {
-            path: &staged.0,
-            uploaded_name: &name,
-            title: &title,
-            language: &language,
-            kind,
-            message: message.as_deref(),
-            transcript: transcript.as_deref(),
-            expires: expires.as_deref(),
-            max_plays_per_day,
-            uploader: &uploader,
-            review: ReviewState::Pending,
-            station: &station,
-        };
-        let result = catch_unwind(AssertUnwindSafe(|| library.import(&req))).unwrap_or_else(|_| {
-            Err(ImportError::Refused(Refusal::Corrupt { at_s: 0.0, detail: "the decoder gave up on this file".into() }))
-        });
-        // Recorded here, not after the await, so a client that hangs up mid-import cannot leave
-        // a clip in the library that the audit trail and the running station do not know of.
-        match &result {
-            Ok(done) => {
-                if !done.existing {
-                    let m = &done.meta;
-                    let detail = format!("{} {} ({name}, {bytes} bytes, {})", m.id, m.title, m.language);
-                    audit(&state, &who, "clip-upload", &detail);
-                    refresh_index(&state);
-                }
-                state.import_ended(None);
-            }
-            Err(ImportError::Io(e)) => state.import_ended(Some(&e.to_string())),
-            Err(ImportError::Refused(_)) => state.import_ended(None),
-        }
-        result
-    });
-    let waiting = queued.map_err(|e| ApiError::too_many(std::time::Duration::from_secs(60), sentence(&e)))?;
-    let result = waiting.await.map_err(|e| ApiError::internal(format!("the import task failed: {e}")))?;
-
-    match result {
-        Ok(done) if done.existing => Ok((StatusCode::OK, Json(view(&st, &done.meta, true))).into_response()),
-        Ok(done) => Ok((StatusCode::CREATED, Json(view(&st, &done.meta, false))).into_response()),
-        Err(ImportError::Refused(r)) => {
-            tracing::info!(user = caller.name(), "upload of {uploaded} refused: {r}");
-            Err(ApiError::new(refusal_status(&r), sentence(&r)))
-        }
-        Err(ImportError::Io(e)) => {
-            if crate::web::error::is_disk_full(&e) {
-                tracing::error!("importing {uploaded}: {e}");
-                return Err(ApiError::disk_full());
-            }
-            Err(ApiError::internal(format!("importing {uploaded}: {e}")))
-        }
-    }
-}
-
-/// `GET /api/imports`: the uploads waiting to be imported or importing now, in order.
-async fn imports(State(st): State<AppState>, _caller: Caller) -> Json<Vec<crate::library::QueuedImport>> {
-    Json(st.imports().list())
-}
-
-/// Writes the field chunk by chunk to `path`, counting; past `max` bytes stops reading, deletes
-/// the partial file and answers 413.
-async fn stream_to(field: &mut Field<'_>, path: &FsPath, max: u64) -> ApiResult<u64> {
-    let mut out = tokio::fs::File::create(path).await?;
-    let mut bytes = 0u64;
-    let written = async {
-        while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(&e, max))? {
-            bytes += chunk.len() as u64;
-            if bytes > max {
-                return Err(too_large(max));
-            }
-            out.write_all(&chunk).await?;
-        }
-        out.flush().await?;
-        Ok::<_, ApiError>(())
-    }
-    .await;
-    drop(out);
-    if written.is_err() {
-        let _ = tokio::fs::remove_file(path).await;
-    }
-    written.map(|()| bytes)
-}
-
-/// A text field, at most [`MAX_TEXT`] bytes of UTF-8.
-async fn text_field(field: &mut Field<'_>, name: &str, max: u64) -> ApiResult<String> {
-    let mut buf = Vec::new();
-    while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(&e, max))? {
-        if buf.len() + chunk.len() > MAX_TEXT {
-            return Err(ApiError::bad_request(format!("The `{name}` field is longer than {} KB.", MAX_TEXT / 1024)));
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    String::from_utf8(buf).map_err(|_| ApiError::bad_request(format!("The `{name}` field is not UTF-8 text.")))
-}
-
-fn multipart_error(e: &MultipartError, max: u64) -> ApiError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        too_large(max)
-    } else {
-        ApiError::bad_request(format!(
-            "The upload could not be read ({}); send it again.",
-            e.body_text().trim_end_matches('.')
-        ))
-    }
-}
-
-fn too_large(max: u64) -> ApiError {
-    let mb = max as f64 / (1024.0 * 1024.0);
-    let mb = if mb.fract() == 0.0 { format!("{mb:.0}") } else { format!("{mb:.2}") };
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        format!("The file is larger than the station's upload limit of {mb} MB; shorten or compress the recording."),
-    )
-}
-
-/// The uploaded file's own name: its last path component, without control characters.
-fn uploaded_name(raw: Option<&str>) -> String {
-    let base = raw.unwrap_or_default().rsplit(['/', '\\']).next().unwrap_or_default();
-    let clean: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
-    match clean.trim() {
-        "" | "." | ".." => "upload".to_owned(),
-        name => name.to_owned(),
-    }
-}
-
-/// 415 for what is not audio the station decodes, 422 for audio it will not take, 400 for a
-/// damaged file or wrong tags.
-fn refusal_status(r: &Refusal) -> StatusCode {
-    match r {
-        Refusal::NotAudio | Refusal::UnsupportedCodec(_) | Refusal::NoAudioTrack => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        Refusal::Silent { .. } | Refusal::TooLong { .. } | Refusal::LanguageNotAllowed { .. } => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
-        _ => StatusCode::BAD_REQUEST,
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -524,14 +279,20 @@ async fn patch(
     {
         let u = usage(st.station().plan(), None, Some(old));
         if let Some(uses) = u.describe(0) {
-            return Err(ApiError::conflict(format!(
-                "Clip {id} is the {} recording of message {old}, which {uses}; keep its message or change those first.",
-                meta.language
+            let name = st.station().plan().station.language_name(&meta.language);
+            return Err(ApiError::conflict((
+                format!(
+                    "Clip {id} is the {} recording of message {old}, which {}; keep its message or change those first.",
+                    name.en, uses.en
+                ),
+                format!(
+                    "录音 {id} 是消息 {old} 的{}版本，而这条消息{}；请保留它的消息名，或先改那些地方。",
+                    name.zh, uses.zh
+                ),
             )));
         }
     }
-    let updated =
-        st.library().edit(&id, &edit).map_err(edit_error)?.ok_or_else(|| ApiError::not_found(format!("clip {id}")))?;
+    let updated = st.library().edit(&id, &edit).map_err(edit_error)?.ok_or_else(|| not_found_clip(&id))?;
     let changed: Vec<&str> = [
         ("title", meta.title != updated.title),
         ("transcript", meta.transcript != updated.transcript),
@@ -557,14 +318,20 @@ async fn remove(State(st): State<AppState>, caller: Caller, Path(id): Path<Strin
     let cues = waiting_cues(&st, &id)?;
     let u = usage(st.station().plan(), Some(&id), meta.message.as_ref());
     if let Some(uses) = u.describe(cues) {
-        let through = match (&meta.message, u.through_message) {
-            (Some(m), true) => format!(", the {} recording of message {m},", meta.language),
-            _ => String::new(),
+        let name = st.station().plan().station.language_name(&meta.language);
+        let (through, through_zh) = match (&meta.message, u.through_message) {
+            (Some(m), true) => {
+                (format!(", the {} recording of message {m},", name.en), format!("（消息 {m} 的{}版本）", name.zh))
+            }
+            _ => (String::new(), String::new()),
         };
-        return Err(ApiError::conflict(format!("Clip {id}{through} {uses}; take it out of those first.")));
+        return Err(ApiError::conflict((
+            format!("Clip {id}{through} {}; take it out of those first.", uses.en),
+            format!("录音 {id}{through_zh}{}；请先把它从那里拿掉。", uses.zh),
+        )));
     }
     if !st.library().remove(&id)? {
-        return Err(ApiError::not_found(format!("clip {id}")));
+        return Err(not_found_clip(&id));
     }
     audit(&st, &caller, "clip-delete", &format!("{id} {} ({})", meta.title, meta.original.uploaded_name));
     refresh_index(&st);
@@ -581,10 +348,12 @@ struct ReviewBody {
 
 impl BodyKind for ReviewBody {
     const WHAT: &'static str = "a review: JSON with decision (approve or reject) and reason";
+    const WHAT_ZH: &'static str = "审核：含 decision（approve 或 reject）和 reason 的 JSON";
 }
 
 impl BodyKind for Patch {
     const WHAT: &'static str = "a clip change: JSON with title, transcript, message, expires or max_plays_per_day";
+    const WHAT_ZH: &'static str = "录音修改：含 title、transcript、message、expires 或 max_plays_per_day 的 JSON";
 }
 
 /// `POST /api/clips/{id}/review`.
@@ -598,28 +367,36 @@ async fn review(
     let id = clip_id(&id)?;
     let raw = b.reason.as_deref().unwrap_or_default();
     if raw.chars().count() > MAX_REASON {
-        return Err(ApiError::bad_request(format!("A reason has at most {MAX_REASON} characters.")));
+        return Err(ApiError::bad_request((
+            format!("A reason has at most {MAX_REASON} characters."),
+            format!("理由最多 {MAX_REASON} 个字。"),
+        )));
     }
     let reason = raw.trim();
     let state = match b.decision.as_str() {
         "approve" => ReviewState::Approved,
         "reject" if reason.is_empty() => {
-            return Err(ApiError::bad_request("Say why the clip is rejected: the uploader reads the reason."));
+            return Err(ApiError::bad_request((
+                "Say why the clip is rejected: the uploader reads the reason.",
+                "请写明退回的理由：上传的人会看到。",
+            )));
         }
         "reject" if raw.chars().any(char::is_control) => {
-            return Err(ApiError::bad_request("A reason is one line of text, without control characters."));
+            return Err(ApiError::bad_request((
+                "A reason is one line of text, without control characters.",
+                "理由只能是一行文字，不能有控制字符。",
+            )));
         }
         "reject" => ReviewState::Rejected { reason: reason.to_owned() },
         other => {
             let other: String = other.chars().take(40).collect();
-            return Err(ApiError::bad_request(format!("Decision `{other}` is not approve or reject.")));
+            return Err(ApiError::bad_request((
+                format!("Decision `{other}` is not approve or reject."),
+                format!("审核结果 `{other}` 不是 approve（批准）或 reject（退回）。"),
+            )));
         }
     };
-    let meta = st
-        .library()
-        .review(&id, state)
-        .map_err(edit_error)?
-        .ok_or_else(|| ApiError::not_found(format!("clip {id}")))?;
+    let meta = st.library().review(&id, state).map_err(edit_error)?.ok_or_else(|| not_found_clip(&id))?;
     let detail = match &meta.review {
         ReviewState::Rejected { reason } => format!("{id} rejected: {reason}"),
         other => format!("{id} {}", other.name()),
@@ -640,14 +417,35 @@ fn may_change(caller: &Caller, meta: &ClipMeta) -> ApiResult<()> {
     } else {
         Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            format!("You may change only the clips you uploaded; clip {} was uploaded by {}.", meta.id, meta.uploader),
+            (
+                format!(
+                    "You may change only the clips you uploaded; clip {} was uploaded by {}.",
+                    meta.id, meta.uploader
+                ),
+                format!("你只能改自己上传的录音；录音 {} 是 {} 上传的。", meta.id, meta.uploader),
+            ),
         ))
     }
 }
 
+/// 404 for a clip.
+fn not_found_clip(id: &ClipId) -> ApiError {
+    ApiError::not_found((format!("clip {id}"), format!("录音 {id}")))
+}
+
+/// 400 for a clip kind that is not one.
+fn kind_error(k: &str, e: &str) -> ApiError {
+    ApiError::bad_request((
+        sentence(&e),
+        format!(
+            "`{k}` 不是录音类型（只能是 notice 通知、song 歌曲、clapper-talk 快板、chime 提示音、other 其他之一）。"
+        ),
+    ))
+}
+
 fn edit_error(e: EditError) -> ApiError {
     match e {
-        EditError::Invalid(why) => ApiError::bad_request(sentence(&why)),
+        EditError::Invalid(why) => ApiError::bad_request(Text::new(sentence(&why.en), sentence_zh(&why.zh))),
         EditError::Io(e) => ApiError::internal(e),
     }
 }
@@ -670,12 +468,13 @@ struct Usage {
 
 impl Usage {
     /// "is still used by playlist a, slots b and c and the station chime", or `None` when unused.
-    fn describe(&self, cues: usize) -> Option<String> {
+    fn describe(&self, cues: usize) -> Option<Text> {
         let named = |one: &str, names: &[String]| match names {
             [] => None,
             [n] => Some(format!("{one} {n}")),
             ns => Some(format!("{one}s {}", ns.join(", "))),
         };
+        let named_zh = |one: &str, names: &[String]| (!names.is_empty()).then(|| format!("{one} {}", names.join("、")));
         let parts: Vec<String> = [
             named("playlist", &self.playlists),
             named("slot", &self.slots),
@@ -685,11 +484,21 @@ impl Usage {
         .into_iter()
         .flatten()
         .collect();
-        match parts.as_slice() {
-            [] => None,
-            [one] => Some(format!("is still used by {one}")),
-            [rest @ .., last] => Some(format!("is still used by {} and {last}", rest.join("; "))),
-        }
+        let parts_zh: Vec<String> = [
+            named_zh("播放单", &self.playlists),
+            named_zh("播放时间", &self.slots),
+            self.station_chime.then(|| "广播站的提示音".to_owned()),
+            (cues > 0).then(|| format!("{cues} 个等待中或正在播的节目")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let en = match parts.as_slice() {
+            [] => return None,
+            [one] => format!("is still used by {one}"),
+            [rest @ .., last] => format!("is still used by {} and {last}", rest.join("; ")),
+        };
+        Some(Text::new(en, format!("还在被{}用着", parts_zh.join("、"))))
     }
 }
 
@@ -745,12 +554,15 @@ fn waiting_cues(st: &AppState, id: &ClipId) -> ApiResult<usize> {
 fn clip_id(s: &str) -> ApiResult<ClipId> {
     ClipId::new(s).map_err(|_| {
         let shown: String = s.chars().take(40).collect();
-        ApiError::bad_request(format!("`{shown}` is not a clip id (16 lower-case hex digits)."))
+        ApiError::bad_request((
+            format!("`{shown}` is not a clip id (16 lower-case hex digits)."),
+            format!("`{shown}` 不是录音编号（16 位小写十六进制数字）。"),
+        ))
     })
 }
 
 fn find(st: &AppState, id: &ClipId) -> ApiResult<ClipMeta> {
-    st.library().get(id)?.ok_or_else(|| ApiError::not_found(format!("clip {id}")))
+    st.library().get(id)?.ok_or_else(|| not_found_clip(id))
 }
 
 /// The clip JSON with `used_by` computed from the running plan.

@@ -14,53 +14,29 @@ use serde_json::{Map, Value};
 /// The name of the cookie that remembers the chosen language.
 pub const LANG_COOKIE: &str = "xy_lang";
 
-/// A language of the pages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Lang {
-    /// 简体中文 (the default).
-    #[default]
-    Zh,
-    /// English.
-    En,
+pub use crate::domain::Lang;
+
+/// The words of the pages in a language.
+pub trait Words {
+    /// The text of `m` in this language.
+    fn t(self, m: M) -> &'static str;
+    /// Every text of this language as a JSON object keyed by the variant's name, for the pages'
+    /// JavaScript; under `_names`, the words for the station's stable names ([`Words::name_of`]).
+    fn js_table(self) -> Value;
+    /// The word for a stable name used by the station (a role, priority, review state, clip kind,
+    /// as-run outcome, playlist mode or day-plan outcome); the name itself when there is none.
+    fn name_of(self, name: &str) -> String;
 }
 
-impl Lang {
-    /// `zh` or `en`, as in `?lang=` and the cookie; `None` for anything else.
-    pub fn parse(s: &str) -> Option<Lang> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "zh" | "zh-cn" | "cn" => Some(Lang::Zh),
-            "en" | "en-us" | "en-gb" => Some(Lang::En),
-            _ => None,
-        }
-    }
-
-    /// The short code: `zh` or `en`.
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Zh => "zh",
-            Lang::En => "en",
-        }
-    }
-
-    /// The value of `<html lang>`: `zh-CN` or `en`.
-    pub fn html(self) -> &'static str {
-        match self {
-            Lang::Zh => "zh-CN",
-            Lang::En => "en",
-        }
-    }
-
-    /// The text of `m` in this language.
-    pub fn t(self, m: M) -> &'static str {
+impl Words for Lang {
+    fn t(self, m: M) -> &'static str {
         match self {
             Lang::Zh => m.zh(),
             Lang::En => m.en(),
         }
     }
 
-    /// Every text of this language as a JSON object keyed by the variant's name, for the pages'
-    /// JavaScript; under `_names`, the words for the station's stable names ([`Lang::name_of`]).
-    pub fn js_table(self) -> Value {
+    fn js_table(self) -> Value {
         let mut map: Map<String, Value> =
             M::ALL.iter().map(|m| (m.key().to_owned(), Value::from(self.t(*m)))).collect();
         let names: Map<String, Value> = NAMES.iter().map(|(n, m)| ((*n).to_owned(), Value::from(self.t(*m)))).collect();
@@ -68,9 +44,7 @@ impl Lang {
         Value::Object(map)
     }
 
-    /// The word for a stable name used by the station (a role, priority, review state, clip kind,
-    /// as-run outcome, playlist mode or day-plan outcome); the name itself when there is none.
-    pub fn name_of(self, name: &str) -> String {
+    fn name_of(self, name: &str) -> String {
         match M::for_name(name) {
             Some(m) => self.t(m).to_owned(),
             None => name.to_owned(),
@@ -212,7 +186,13 @@ messages! {
     NextCue: "下一条", "Next";
     Output: "输出", "Output";
     OutputUp: "正常", "playing";
+    RecordedOnly: "只录音，不出声（配置里没有声卡）", "recorded only, no loudspeaker (the profile has no sound card)";
     OutputDown: "故障", "down";
+    NotReaching: "听不到", "not heard";
+    AlertNotHeard: "各村听不到广播", "The villages hear nothing";
+    AlertDegraded: "广播站出了问题", "The station has a problem";
+    StationLost: "与广播站失去联系：这一页显示的内容可能已经过时（{secs} 秒前最后收到广播站的消息）", "Lost contact with the station: what this page shows may be out of date (last heard from it {secs} s ago)";
+    StationBack: "已重新连上广播站", "In contact with the station again";
     Listen: "▶ 监听", "▶ Listen";
     StopListening: "■ 停止监听", "■ Stop listening";
     LiveConnected: "实时更新中", "Live";
@@ -242,6 +222,8 @@ messages! {
     UploadDone: "已导入：", "Imported:";
     UploadExisting: "这个文件已经在录音库里了：", "This file is already in the library:";
     ChooseFileFirst: "请先选择一个录音文件。", "Choose a recording first.";
+    ChooseLanguage: "请选择录音里说的语言", "Choose the language spoken";
+    ChooseLanguageFirst: "请选择录音里说的语言。", "Choose the language spoken in the recording.";
     IntegratedLufs: "整体响度", "Integrated loudness";
     TruePeak: "真峰值", "True peak";
     Gain: "增益", "Gain";
@@ -261,7 +243,6 @@ messages! {
     Reason: "原因", "Reason";
     Uploader: "上传者", "Uploaded by";
     NoClips: "没有符合条件的录音。", "No clips match.";
-    Refresh: "刷新列表", "Refresh the list";
     Original: "下载原始文件", "Download the original";
     KindNotice: "通知", "notice";
     KindSong: "歌曲", "song";
@@ -310,7 +291,6 @@ messages! {
     QuietDefer: "静音结束后再播", "play when they end";
     ChimeFirst: "先播提示音", "Chime first";
     Save: "保存", "Save";
-    NotSaved: "没有保存：", "Not saved:";
     ReadOnly: "你的角色不能修改播放列表。", "Your role may not edit playlists.";
     EmptyList: "列表是空的。", "The list is empty.";
     ChooseItem: "选择消息或录音", "Choose a message or clip";
@@ -330,6 +310,8 @@ messages! {
     EmergencyConfirmText: "紧急广播会打断所有正在播放的内容，不管静音时段，以最大音量播放。", "An emergency broadcast interrupts everything playing, ignores quiet hours and plays at full level.";
     EmergencyConfirm: "确定，紧急播放", "Yes, broadcast it";
     Playing: "已开始在 {n} 个村播放。", "Playing in {n} villages.";
+    EmergencyPlaying: "紧急广播已发出：{n} 个村正在播放（不受休息时段限制）。", "Emergency sent: playing in {n} villages (quiet hours do not apply).";
+    BroadcastUnheard: "这些村的喇叭现在收不到（播出记录会写明）：", "These villages' loudspeakers do not get it now (the log says so):";
     SkippedVillages: "这些村听不到：", "These villages hear nothing:";
     Stop: "停止", "Stop";
     Stopped: "已停止。", "Stopped.";

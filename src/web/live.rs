@@ -24,17 +24,49 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/api/events", get(events)).route("/api/listen/{zone}", get(listen))
 }
 
-/// Event `villages` with the JSON of `GET /api/villages`, first at once, then whenever it changes.
+/// How often a `tick` tells the page the station is alive (the page calls the station lost when
+/// it hears nothing for three of these).
+const TICK: Duration = Duration::from_secs(2);
+
+/// What the event stream last sent.
+struct Sent {
+    villages: String,
+    health: String,
+    tick: std::time::Instant,
+}
+
+/// Event `villages` with the JSON of `GET /api/villages` and event `health` with the station's
+/// problems (`{status, problems}` as `/healthz` has them), each first at once and then whenever
+/// it changes, and a `tick` (the station's time) at least every [`TICK`].
 async fn events(State(st): State<AppState>, _caller: Caller) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let stream = futures_util::stream::unfold((st, String::new(), true), |(st, last, first)| async move {
+    let start = Sent { villages: String::new(), health: String::new(), tick: std::time::Instant::now() };
+    let stream = futures_util::stream::unfold((st, start, 0u8), |(st, mut sent, first)| async move {
         loop {
-            if !first {
+            // The first call sends villages, the second health, at once; then one change at a time.
+            if first >= 2 {
                 tokio::time::sleep(POLL).await;
             }
-            let json = serde_json::to_string(&st.station().status()).unwrap_or_else(|_| "[]".into());
-            if json != last || first {
-                let ev = Event::default().event("villages").data(json.clone());
-                return Some((Ok(ev), (st, json, false)));
+            let (villages, health) = {
+                let s = st.station();
+                let problems = s.health().problems();
+                let status = if problems.is_empty() { "ok" } else { "degraded" };
+                let health = serde_json::json!({"status": status, "problems": problems}).to_string();
+                (serde_json::to_string(&s.status()).unwrap_or_else(|_| "[]".into()), health)
+            };
+            if villages != sent.villages {
+                sent.villages.clone_from(&villages);
+                sent.tick = std::time::Instant::now();
+                return Some((Ok(Event::default().event("villages").data(villages)), (st, sent, first + 1)));
+            }
+            if health != sent.health {
+                sent.health.clone_from(&health);
+                sent.tick = std::time::Instant::now();
+                return Some((Ok(Event::default().event("health").data(health)), (st, sent, first + 1)));
+            }
+            if sent.tick.elapsed() >= TICK {
+                sent.tick = std::time::Instant::now();
+                let now = chrono::Utc::now().to_rfc3339();
+                return Some((Ok(Event::default().event("tick").data(now)), (st, sent, first.max(2))));
             }
         }
     });
@@ -63,15 +95,17 @@ fn wav_header(rate: u32) -> Vec<u8> {
 /// Listen in: the first channel wired to `zone`, as the output plays it (after gain, trim and
 /// limiter), 16-bit mono at the output's rate, until the listener goes away.
 async fn listen(State(st): State<AppState>, _caller: Caller, Path(zone): Path<String>) -> ApiResult<Response> {
-    let zone_id = ZoneId::new(&zone).map_err(|_| ApiError::not_found(format!("zone `{zone}`")))?;
+    let zone_id =
+        ZoneId::new(&zone).map_err(|_| ApiError::not_found((format!("zone `{zone}`"), format!("分区 `{zone}`"))))?;
     let (output, channel, rate) = {
         let s = st.station();
         let profile = &s.plan().profile;
-        let c = profile
-            .zones
-            .get(&zone_id)
-            .and_then(|c| c.first())
-            .ok_or_else(|| ApiError::not_found(format!("zone `{zone}` in the hardware profile")))?;
+        let c = profile.zones.get(&zone_id).and_then(|c| c.first()).ok_or_else(|| {
+            ApiError::not_found((
+                format!("zone `{zone}` in the hardware profile"),
+                format!("硬件配置里的分区 `{zone}`"),
+            ))
+        })?;
         (c.output, usize::from(c.channel), profile.outputs[c.output].rate)
     };
     let rx = st.taps().listen(output, channel);

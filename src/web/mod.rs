@@ -231,7 +231,10 @@ pub fn router(state: AppState) -> Router {
 /// Any address the station does not have: a JSON sentence (the pages have their own links).
 async fn not_found(uri: axum::http::Uri) -> ApiError {
     let path: String = uri.path().chars().take(200).collect();
-    ApiError::not_found(format!("page or API address `{path}` on this station"))
+    ApiError::not_found((
+        format!("page or API address `{path}` on this station"),
+        format!("这个页面或接口地址 `{path}`"),
+    ))
 }
 
 #[derive(serde::Serialize)]

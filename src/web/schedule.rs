@@ -12,9 +12,9 @@
 //!   switches to the new plan at once (the file watcher's reload that follows changes nothing),
 //!   and the answer is the new schedule. A body with no items and no slots removes the file.
 //! - `GET /api/villages/{id}/day?date=YYYY-MM-DD` (anyone logged in; default today in station
-//!   time): the day's quiet hours and every entry the scheduler plans for the village. The
-//!   scheduler runs from a fresh playlist state, so which item a `rotate` playlist plays is
-//!   approximate (see `day_view`).
+//!   time, up to 400 days ahead): the day's quiet hours and every entry the scheduler plans for
+//!   the village, from the running station's rotation, so a `rotate` playlist shows the item the
+//!   station will play (see `day_view`).
 //!
 //! Edits are serialised: one check-and-write at a time in this process.
 
@@ -23,7 +23,6 @@ use std::sync::{Mutex, PoisonError};
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -34,9 +33,9 @@ use super::error::{ApiJson, ApiQuery, BodyKind};
 use super::{ApiError, ApiResult, AppState, Caller};
 use crate::config::write::{self, VillagePlaylist};
 use crate::config::{ItemRef, Plan, PlaylistMode, Problems, QuietRule, Village};
-use crate::domain::{Action, ClipId, Language, VillageId};
+use crate::domain::{Action, ClipId, Language, Text, VillageId};
 use crate::library::catalog_of;
-use crate::scheduler::{self, ClipIndex, PlaylistState, Variant, day_kind, local_instant};
+use crate::scheduler::{self, ClipIndex, Variant, day_kind, local_instant};
 
 /// The village schedule routes (see the module documentation).
 pub fn routes() -> Router<AppState> {
@@ -138,10 +137,12 @@ struct VariantView {
 
 /// The village with `id` in `plan`, or 404 with a sentence.
 fn find<'p>(plan: &'p Plan, id: &str) -> ApiResult<&'p Village> {
-    VillageId::new(id)
-        .ok()
-        .and_then(|v| plan.village(&v))
-        .ok_or_else(|| ApiError::not_found(format!("village `{id}` in schedules/villages.yaml")))
+    VillageId::new(id).ok().and_then(|v| plan.village(&v)).ok_or_else(|| {
+        ApiError::not_found((
+            format!("village `{id}` in schedules/villages.yaml"),
+            format!("村 `{id}`（schedules/villages.yaml 里没有）"),
+        ))
+    })
 }
 
 /// Runs blocking work (file reads, checks) off the async threads.
@@ -256,8 +257,9 @@ fn schedule_view(st: &AppState, id: &str, now: DateTime<Utc>) -> ApiResult<Sched
 enum EditError {
     /// 4xx / 5xx with a sentence.
     Api(ApiError),
-    /// 422: the edited configuration does not check.
-    Problems(Problems),
+    /// 422: the edited configuration does not check (`text` is the village file it would write,
+    /// `file` its name in schedules/).
+    Problems { problems: Problems, text: String, file: String },
 }
 
 impl From<ApiError> for EditError {
@@ -276,18 +278,83 @@ impl IntoResponse for EditError {
     fn into_response(self) -> Response {
         match self {
             EditError::Api(e) => e.into_response(),
-            EditError::Problems(problems) => {
+            EditError::Problems { problems, text, file } => {
                 let n = problems.len();
-                let error = format!(
-                    "The playlist was not saved: `xiangyin check` would find {n} problem{} in the schedule it makes.",
-                    if n == 1 { "" } else { "s" }
-                );
-                let problems: Vec<String> = problems.0.iter().map(ToString::to_string).collect();
-                let body = serde_json::json!({ "error": error, "problems": problems });
-                (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
+                let mut e = ApiError::unprocessable((
+                    format!(
+                        "The playlist was not saved: it has {n} problem{}; nothing changed.",
+                        if n == 1 { "" } else { "s" }
+                    ),
+                    format!("播放单没有保存：有 {n} 处问题；什么都没改。"),
+                ));
+                // In the editor's words (which item, which time to play); the file:line:col of
+                // the YAML the station would write stays in `positions` for people who edit files.
+                let words: Vec<Text> = problems
+                    .0
+                    .iter()
+                    .map(|p| {
+                        if p.file.ends_with(&file) {
+                            in_editor_words(p, &text)
+                        } else {
+                            // Not the village's own file: the station's configuration has
+                            // a problem elsewhere, which a person has to fix in that file.
+                            let f = p.file.display();
+                            Text::new(
+                                format!("In {f} (line {}): {}", p.line, p.message),
+                                format!("{f} 第 {} 行：{}", p.line, p.message_zh),
+                            )
+                        }
+                    })
+                    .collect();
+                e.details = Some(Box::new(crate::web::error::Details {
+                    problems: words,
+                    extra: serde_json::json!({
+                        "positions": problems.0.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    }),
+                }));
+                e.into_response()
             }
         }
     }
+}
+
+/// Where in the editor `p` is (the playlist's file is written from the editor's fields, so a
+/// line of `text` is one of them), followed by the problem's sentence.
+fn in_editor_words(p: &crate::config::Problem, text: &str) -> Text {
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines.get(p.line.saturating_sub(1)).copied().unwrap_or_default();
+    let key = at.trim_start().trim_start_matches("- ").split(':').next().unwrap_or_default().trim();
+    let slot = lines[..p.line.min(lines.len())].iter().filter(|l| l.starts_with("  - name:")).count();
+    let in_items = lines[..p.line.min(lines.len())].iter().rev().find(|l| l.starts_with("    ") && l.contains(':'));
+    let place = match key {
+        "mode" => Text::new("Mode", "播放方式"),
+        "gap_s" => Text::new("Gap", "间隔"),
+        "repeat" => Text::new("Repeat", "重复次数"),
+        "items" => {
+            // A flow list: the item is the one the column falls in.
+            let before =
+                at.char_indices().take_while(|(i, _)| *i < p.col.saturating_sub(1)).filter(|(_, c)| *c == ',').count();
+            Text::new(format!("Item {}", before + 1), format!("第 {} 项", before + 1))
+        }
+        _ if slot == 0 && in_items.is_some_and(|l| l.trim_start().starts_with("items:")) => {
+            let n = lines[..p.line].iter().rev().take_while(|l| l.starts_with("      - ")).count();
+            Text::new(format!("Item {n}"), format!("第 {n} 项"))
+        }
+        "cron" => Text::new(format!("Time to play {slot}"), format!("第 {slot} 个播放时间")),
+        "chime" => Text::new(format!("Chime of time to play {slot}"), format!("第 {slot} 个播放时间的提示音")),
+        "in_quiet_hours" => Text::new(
+            format!("Quiet hours choice of time to play {slot}"),
+            format!("第 {slot} 个播放时间在休息时段里的做法"),
+        ),
+        "on_holidays" => {
+            Text::new(format!("Holidays choice of time to play {slot}"), format!("第 {slot} 个播放时间的节假日做法"))
+        }
+        "from" => Text::new(format!("First day of time to play {slot}"), format!("第 {slot} 个播放时间的开始日期")),
+        "until" => Text::new(format!("Last day of time to play {slot}"), format!("第 {slot} 个播放时间的结束日期")),
+        _ if slot > 0 => Text::new(format!("Time to play {slot}"), format!("第 {slot} 个播放时间")),
+        _ => Text::new("The playlist", "播放单"),
+    };
+    Text::new(format!("{}: {}", place.en, p.message), format!("{}：{}", place.zh, p.message_zh))
 }
 
 async fn put_playlist(
@@ -330,7 +397,7 @@ fn edit(st: &AppState, id: &str, body: &VillagePlaylist, user: &str) -> Result<S
         Ok(plan) => plan,
         Err(problems) => {
             tracing::info!(village = %village, user, "playlist edit refused: {} problem(s)", problems.len());
-            return Err(EditError::Problems(problems));
+            return Err(EditError::Problems { problems, text: text.unwrap_or_default(), file: file_name });
         }
     };
     let path = layout.schedules().join(&file_name);
@@ -405,6 +472,9 @@ async fn get_day(
     Ok(Json(view).into_response())
 }
 
+/// How far ahead the day picture reaches (it plans every day from now to the one shown).
+const DAYS_AHEAD: i64 = 400;
+
 fn local_hms(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz).format("%H:%M:%S").to_string()
 }
@@ -416,20 +486,30 @@ fn hhmm(minutes: u16) -> String {
 /// The picture of one local day of a village.
 ///
 /// The scheduler plans the firings of that day and the day before (so that cues deferred past
-/// last night's quiet hours show), keeping the entries that start on the day. It starts from a
-/// fresh [`PlaylistState`], not the running station's, so for `rotate` playlists which item each
-/// firing plays is approximate (the rotation is counted from the day before), and daily play
-/// limits count from then too.
+/// last night's quiet hours show), keeping the entries that start on the day. It plans from the
+/// running station's rotation ([`crate::station::Projection`]), so a `rotate` playlist shows the item the station
+/// will play (and `xiangyin render` renders). Up to [`DAYS_AHEAD`] days ahead.
 fn day_view(st: &AppState, id: &str, date: Option<&str>, now: DateTime<Utc>) -> ApiResult<DayView> {
-    let plan = st.station().plan().clone();
+    let (plan, projection) = {
+        let s = st.station();
+        (s.plan().clone(), s.projection())
+    };
     let village = find(&plan, id)?;
     let tz = plan.station.timezone;
     let date = match date {
         None => now.with_timezone(&tz).date_naive(),
-        Some(s) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-            .map_err(|_| ApiError::bad_request(format!("`{s}` is not a date: write YYYY-MM-DD, e.g. 2026-12-01.")))?,
+        Some(s) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| not_a_date(s))?,
     };
-    let day_before = date.pred_opt().ok_or_else(|| ApiError::bad_request(format!("{date} is too early a date.")))?;
+    let day_before = date.pred_opt().ok_or_else(|| {
+        ApiError::bad_request((format!("{date} is too early a date."), format!("{date} 这个日期太早了。")))
+    })?;
+    let today = now.with_timezone(&tz).date_naive();
+    if (date - today).num_days() > DAYS_AHEAD {
+        return Err(ApiError::bad_request((
+            format!("{date} is too far ahead: the day picture reaches {DAYS_AHEAD} days from today."),
+            format!("{date} 太远了：日程图最多看到今天起 {DAYS_AHEAD} 天。"),
+        )));
+    }
     let holidays = |d: NaiveDate| plan.calendar.is_holiday(d);
     let kind = day_kind(date, &holidays);
     let mut ranges: Vec<(u16, u16)> =
@@ -440,8 +520,7 @@ fn day_view(st: &AppState, id: &str, date: Option<&str>, now: DateTime<Utc>) -> 
     let (clips, _) = st.library().list()?;
     let index = ClipIndex::new(&clips);
     let (start, end) = (local_instant(tz, date, 0), local_instant(tz, date, 1440));
-    let mut state = PlaylistState::new();
-    let planned = scheduler::plan_window(&plan, &index, local_instant(tz, day_before, 0), end, &mut state, &holidays);
+    let planned = projection.plan(&plan, &index, local_instant(tz, day_before, 0), end, now, &holidays);
     let cues = planned
         .into_iter()
         .filter(|p| p.village == village.id && p.at >= start && p.at < end)
@@ -472,6 +551,19 @@ fn day_view(st: &AppState, id: &str, date: Option<&str>, now: DateTime<Utc>) -> 
 #[path = "tests_schedule.rs"]
 mod tests_schedule;
 
+#[cfg(test)]
+#[path = "tests_day_picture.rs"]
+mod tests_day_picture;
+
 impl BodyKind for VillagePlaylist {
     const WHAT: &'static str = "a village playlist: JSON with mode, items, gap_s, repeat and slots";
+    const WHAT_ZH: &'static str = "村播放单：含 mode、items、gap_s、repeat 和 slots 的 JSON";
+}
+
+/// 400 for a text that is not a `YYYY-MM-DD` date.
+pub(crate) fn not_a_date(s: &str) -> ApiError {
+    ApiError::bad_request((
+        format!("`{s}` is not a date: write YYYY-MM-DD, e.g. 2026-12-01."),
+        format!("`{s}` 不是日期：请写 YYYY-MM-DD，例如 2026-12-01。"),
+    ))
 }

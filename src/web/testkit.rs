@@ -26,30 +26,19 @@ use crate::store::{self, Store};
 
 /// Copies the repository's demo content (`schedules/`, `hardware-profiles/`, `audio-library/`)
 /// under `root`: text files copied, audio hard-linked when the file system allows (tests that
-/// change a clip write a new file in place of the link, never through it).
+#[path = "../../tests/common/demo.rs"]
+mod demo;
+
+/// Copies the repository's demo content (as git has it, not as the working tree may have been
+/// changed by trying `make run`) into `root`.
 pub fn copy_demo(root: &Path) {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for sub in ["schedules", "hardware-profiles", "audio-library"] {
-        copy_tree(&repo.join(sub), &root.join(sub));
-    }
+    demo::copy_demo_from(Path::new(env!("CARGO_MANIFEST_DIR")), root);
 }
 
-/// Copies the folder `from` to `to` as [`copy_demo`] does.
-pub fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create folder");
-    for entry in std::fs::read_dir(from).expect("read folder") {
-        let entry = entry.expect("folder entry");
-        let (src, dst) = (entry.path(), to.join(entry.file_name()));
-        if entry.file_type().expect("file type").is_dir() {
-            copy_tree(&src, &dst);
-        } else if src.extension().is_some_and(|e| e == "wav") {
-            if std::fs::hard_link(&src, &dst).is_err() {
-                std::fs::copy(&src, &dst).expect("copy");
-            }
-        } else {
-            std::fs::copy(&src, &dst).expect("copy");
-        }
-    }
+/// Copies the demo content into `root` without quiet hours, for tests that broadcast at the
+/// wall clock's time, whatever the hour.
+pub fn copy_demo_awake(root: &Path) {
+    demo::copy_demo_awake_from(Path::new(env!("CARGO_MANIFEST_DIR")), root);
 }
 
 /// The password of every test user (`admin`, `operator`, `uploader`).
@@ -154,7 +143,8 @@ pub async fn send(
     uri: &str,
     body: Option<Value>,
 ) -> (StatusCode, axum::http::HeaderMap, String) {
-    let mut req = Request::builder().method(method).uri(uri);
+    // The English sentences are what these tests read (the Chinese ones have tests of their own).
+    let mut req = Request::builder().method(method).uri(uri).header(header::ACCEPT_LANGUAGE, "en");
     match who {
         As::Anonymous => {}
         As::Session(user) => {

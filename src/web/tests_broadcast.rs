@@ -10,9 +10,10 @@ use tower::ServiceExt;
 use crate::web::WebConfig;
 use crate::web::testkit::TestApp;
 
+/// The demo without quiet hours: these tests broadcast now, whatever the hour.
 fn demo() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    crate::web::testkit::copy_demo(dir.path());
+    crate::web::testkit::copy_demo_awake(dir.path());
     dir
 }
 
@@ -29,7 +30,8 @@ async fn call(
     who: Who<'_>,
     body: Option<serde_json::Value>,
 ) -> (StatusCode, String) {
-    let mut req = Request::builder().method(method).uri(uri);
+    // The English sentences are what these tests read (the Chinese ones have tests of their own).
+    let mut req = Request::builder().method(method).uri(uri).header(header::ACCEPT_LANGUAGE, "en");
     match who {
         Who::Nobody => {}
         Who::Cookie(app, user, with_csrf) => {

@@ -16,9 +16,10 @@ use crate::domain::Role;
 use crate::web::WebConfig;
 use crate::web::testkit::{BOUNDARY, PASSWORD, TestApp, form, tone};
 
+/// The demo without quiet hours: these tests broadcast what they upload, whatever the hour.
 fn demo() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    crate::web::testkit::copy_demo(dir.path());
+    crate::web::testkit::copy_demo_awake(dir.path());
     dir
 }
 
@@ -63,7 +64,8 @@ async fn send(
     body: Option<(&str, Vec<u8>)>,
     headers: &[(&str, &str)],
 ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-    let mut req = Request::builder().method(method).uri(uri);
+    // The English sentences are what these tests read (the Chinese ones have tests of their own).
+    let mut req = Request::builder().method(method).uri(uri).header(header::ACCEPT_LANGUAGE, "en");
     match who {
         Who::Nobody => {}
         Who::Cookie(user, with_csrf) => {
@@ -222,7 +224,13 @@ async fn refused_uploads_say_why_and_change_nothing() {
             StatusCode::UNPROCESSABLE_ENTITY,
             "not one of the station's languages",
         ),
-        ("no language", &[("title", "x")], Some(("a.wav", &good)), StatusCode::BAD_REQUEST, "yue-qingxi, cmn, zxx"),
+        (
+            "no language",
+            &[("title", "x")],
+            Some(("a.wav", &good)),
+            StatusCode::BAD_REQUEST,
+            "Qingxi dialect (yue-qingxi), Mandarin (cmn), Music / no speech (zxx)",
+        ),
         (
             "bad kind",
             &[("language", "cmn"), ("kind", "poem")],

@@ -22,7 +22,8 @@ async fn raw(
     peer: &str,
     user: Option<&str>,
 ) -> (StatusCode, axum::http::HeaderMap, String) {
-    let mut req = Request::builder().method(method).uri(uri);
+    // The English sentences are what these tests read (the Chinese ones have tests of their own).
+    let mut req = Request::builder().method(method).uri(uri).header(header::ACCEPT_LANGUAGE, "en");
     if let Some(u) = user {
         let (cookie, csrf) = app.login(u);
         req = req.header(header::COOKIE, cookie).header(super::auth::CSRF_HEADER, csrf);

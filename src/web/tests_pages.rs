@@ -218,7 +218,7 @@ async fn every_page_renders_its_test_ids_for_the_roles_that_may_use_it() {
     assert!(body.contains("/api/log?format=csv&amp;since=2026-10-31T16%3A00%3A00Z&amp;village=dongmen"), "{body}");
     let (status, _, body) = page(&app, "admin", "/log?since=yesterday").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body.contains("`yesterday` is not a date"), "{body}");
+    assert!(body.contains("`yesterday` 不是日期"), "a Chinese page says it in Chinese: {body}");
     let (status, _, body) = page(&app, "admin", "/villages/atlantis").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(body.contains("没有这个村：atlantis。"), "{body}");

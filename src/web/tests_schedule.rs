@@ -191,9 +191,23 @@ async fn a_playlist_that_does_not_check_is_refused_with_positions_and_nothing_ch
     let (status, v) = send(&app, As::Session("operator"), Method::PUT, uri, Some(bad)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(v["error"].as_str().unwrap().contains("2 problems"), "{v}");
-    let problems: Vec<&str> = v["problems"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+    let list = |k: &str| -> Vec<String> {
+        v[k].as_array().unwrap_or_else(|| panic!("{k}: {v}")).iter().map(|p| p.as_str().unwrap().to_owned()).collect()
+    };
+    // In the editor's words: which item, which time to play…
     assert_eq!(
-        problems,
+        list("problems"),
+        [
+            "Item 2: message `no-such-notice` has no clip in audio-library (import one with --message no-such-notice)",
+            "Quiet hours choice of time to play 1: `later` is not `skip` or `defer`",
+        ]
+    );
+    assert!(list("problems_zh")[0].starts_with("第 2 项："), "{v}");
+    assert!(list("problems_zh")[1].starts_with("第 1 个播放时间在休息时段里的做法："), "{v}");
+    assert!(list("problems_zh").iter().all(|p| !p.contains("schedules/")), "no file the user never wrote: {v}");
+    // …and where in the file the station would write, for people who edit YAML.
+    assert_eq!(
+        list("positions"),
         [
             "schedules/village-dongmen.yaml:7:26: message `no-such-notice` has no clip in audio-library \
              (import one with --message no-such-notice)",
@@ -208,7 +222,8 @@ async fn a_playlist_that_does_not_check_is_refused_with_positions_and_nothing_ch
     bad["mode"] = json!("random");
     let (status, v) = send(&app, As::Session("operator"), Method::PUT, "/api/villages/ximen/playlist", Some(bad)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(v["problems"][0].as_str().unwrap().starts_with("schedules/village-ximen.yaml:6:11: mode `random`"), "{v}");
+    assert!(v["positions"][0].as_str().unwrap().starts_with("schedules/village-ximen.yaml:6:11: mode `random`"), "{v}");
+    assert!(v["problems"][0].as_str().unwrap().starts_with("Mode: mode `random`"), "{v}");
     assert!(!dir.path().join("schedules/village-ximen.yaml").exists());
 }
 

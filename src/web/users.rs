@@ -24,7 +24,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::error::{ApiJson, BodyKind, not_null};
+use super::error::{ApiJson, BodyKind, not_null, said};
 use super::{ApiError, ApiResult, AppState, Caller};
 use crate::domain::{Action, Role};
 use crate::store::{ApiToken, StoreError, User};
@@ -48,7 +48,7 @@ pub(crate) fn refusal(e: StoreError) -> ApiError {
         e if e.is_refusal() => StatusCode::BAD_REQUEST,
         _ => return ApiError::from(e),
     };
-    ApiError::new(status, sentence(&e.to_string()))
+    ApiError::new(status, said(&e))
 }
 
 /// `text` with a capital first letter and a closing full stop.
@@ -65,7 +65,9 @@ pub(crate) fn sentence(text: &str) -> String {
 }
 
 fn parse_role(s: &str) -> ApiResult<Role> {
-    s.trim().parse().map_err(|e: String| ApiError::bad_request(sentence(&e)))
+    s.trim().parse().map_err(|e: String| {
+        ApiError::bad_request((sentence(&e), format!("`{s}` 不是角色（只能是 admin、operator、uploader 之一）。")))
+    })
 }
 
 /// A user as the API shows them, with the labels of their API tokens.
@@ -98,7 +100,9 @@ impl UserJson {
 
 fn one_user(st: &AppState, name: &str) -> ApiResult<UserJson> {
     let db = st.db();
-    let user = db.user(name)?.ok_or_else(|| ApiError::not_found(format!("user named `{name}`")))?;
+    let user = db
+        .user(name)?
+        .ok_or_else(|| ApiError::not_found((format!("user named `{name}`"), format!("叫 `{name}` 的用户"))))?;
     let tokens = db.list_api_tokens(Some(name))?;
     Ok(UserJson::new(user, &tokens))
 }
@@ -120,6 +124,7 @@ struct NewUser {
 
 impl BodyKind for NewUser {
     const WHAT: &'static str = "a new user: JSON with name, role and password";
+    const WHAT_ZH: &'static str = "新用户：含 name、role 和 password 的 JSON";
 }
 
 async fn add(State(st): State<AppState>, caller: Caller, ApiJson(req): ApiJson<NewUser>) -> ApiResult<Response> {
@@ -147,6 +152,7 @@ struct Change {
 
 impl BodyKind for Change {
     const WHAT: &'static str = "a change of a user: JSON with role, password or disabled";
+    const WHAT_ZH: &'static str = "用户修改：含 role、password 或 disabled 的 JSON";
 }
 
 async fn change(
@@ -157,7 +163,10 @@ async fn change(
 ) -> ApiResult<Json<UserJson>> {
     caller.require(Action::ManageUsers)?;
     if req.role.is_none() && req.password.is_none() && req.disabled.is_none() {
-        return Err(ApiError::bad_request("Nothing to change: give a role, a password or disabled."));
+        return Err(ApiError::bad_request((
+            "Nothing to change: give a role, a password or disabled.",
+            "没有要改的内容：请给出 role、password 或 disabled。",
+        )));
     }
     // Check everything first, so that a refusal changes nothing.
     let role = req.role.as_deref().map(parse_role).transpose()?;
@@ -165,11 +174,14 @@ async fn change(
         crate::store::check_password(p).map_err(refusal)?;
     }
     if req.disabled == Some(true) && name == caller.name() {
-        return Err(ApiError::conflict("You cannot disable yourself; another admin can."));
+        return Err(ApiError::conflict((
+            "You cannot disable yourself; another admin can.",
+            "不能停用你自己；请另一位管理员来做。",
+        )));
     }
     let db = st.db();
     if db.user(&name)?.is_none() {
-        return Err(ApiError::not_found(format!("user named `{name}`")));
+        return Err(ApiError::not_found((format!("user named `{name}`"), format!("叫 `{name}` 的用户"))));
     }
     let me = Some(caller.name());
     if let Some(role) = role {
@@ -193,7 +205,10 @@ async fn change(
 async fn remove(State(st): State<AppState>, caller: Caller, Path(name): Path<String>) -> ApiResult<StatusCode> {
     caller.require(Action::ManageUsers)?;
     if name == caller.name() {
-        return Err(ApiError::conflict("You cannot delete yourself; another admin can."));
+        return Err(ApiError::conflict((
+            "You cannot delete yourself; another admin can.",
+            "不能删除你自己；请另一位管理员来做。",
+        )));
     }
     let db = st.db();
     db.remove_user(&name).map_err(refusal)?;
@@ -204,6 +219,7 @@ async fn remove(State(st): State<AppState>, caller: Caller, Path(name): Path<Str
 
 impl BodyKind for NewToken {
     const WHAT: &'static str = "a new API token: JSON with label";
+    const WHAT_ZH: &'static str = "新 API 令牌：含 label 的 JSON";
 }
 
 #[derive(Deserialize)]
@@ -245,7 +261,10 @@ async fn revoke_token(
     caller.require(Action::ManageUsers)?;
     let db = st.db();
     if !db.revoke_api_token(&name, &label)? {
-        return Err(ApiError::not_found(format!("API token labelled `{label}` for `{name}`")));
+        return Err(ApiError::not_found((
+            format!("API token labelled `{label}` for `{name}`"),
+            format!("`{name}` 名下叫 `{label}` 的 API 令牌"),
+        )));
     }
     st.memory().audit(&db, Some(caller.name()), "token-revoke", Some(&format!("{name} `{label}`")));
     Ok(StatusCode::NO_CONTENT)

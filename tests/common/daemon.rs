@@ -265,14 +265,7 @@ pub fn rows(root: &Path, state: Option<&Path>) -> Vec<Row> {
 /// demo's schedules, with `schedule` as `schedules/test.yaml`.
 pub fn station(schedule: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    for sub in ["schedules", "hardware-profiles", "audio-library"] {
-        super::common::copy_dir(&super::common::repo().join(sub), &dir.path().join(sub));
-    }
-    let villages = dir.path().join("schedules/villages.yaml");
-    let text = std::fs::read_to_string(&villages).unwrap();
-    let text: String =
-        text.lines().filter(|l| !l.trim_start().starts_with("quiet_hours:")).map(|l| format!("{l}\n")).collect();
-    std::fs::write(&villages, text).unwrap();
+    super::common::copy_demo_awake(dir.path());
     for f in ["morning.yaml", "campaigns.yaml"] {
         std::fs::remove_file(dir.path().join("schedules").join(f)).unwrap();
     }

@@ -10,6 +10,21 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+#[path = "demo.rs"]
+mod demo;
+pub use demo::{copy_demo_awake_from, copy_demo_from};
+
+/// Copies the repository's demo content (as git has it: not what trying `make run` did to the
+/// working tree) into `dest`.
+pub fn copy_demo(dest: &Path) {
+    copy_demo_from(&repo(), dest);
+}
+
+/// [`copy_demo`] without the villages' quiet hours (tests that play whatever the hour).
+pub fn copy_demo_awake(dest: &Path) {
+    copy_demo_awake_from(&repo(), dest);
+}
+
 /// The committed fixture `name`.
 pub fn fixture(name: &str) -> PathBuf {
     repo().join("tests/fixtures").join(name)
@@ -24,12 +39,9 @@ pub struct Station {
 impl Station {
     pub fn new(with_library: bool) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        for sub in ["schedules", "hardware-profiles"] {
-            copy_dir(&repo().join(sub), &dir.path().join(sub));
-        }
-        if with_library {
-            copy_dir(&repo().join("audio-library"), &dir.path().join("audio-library"));
-        } else {
+        copy_demo(dir.path());
+        if !with_library {
+            std::fs::remove_dir_all(dir.path().join("audio-library")).unwrap();
             std::fs::create_dir_all(dir.path().join("audio-library")).unwrap();
         }
         Self { dir }
@@ -76,17 +88,9 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Copies the folder `from` to `to`.
 pub fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dst = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dst);
-        } else {
-            std::fs::copy(entry.path(), &dst).unwrap();
-        }
-    }
+    demo::copy_tree(from, to);
 }
 
 /// Every file under `dir` with its bytes, keyed by relative path (folders included, empty).

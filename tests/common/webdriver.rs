@@ -59,15 +59,20 @@ pub struct Serve {
 
 impl Serve {
     pub fn start() -> Serve {
+        Serve::start_on("virtual", |_| {})
+    }
+
+    /// `serve --profile <profile>` on a copy of the demo that `prepare` may change first.
+    pub fn start_on(profile: &str, prepare: impl FnOnce(&Path)) -> Serve {
         let root = tempfile::tempdir().unwrap();
-        for sub in ["schedules", "hardware-profiles", "audio-library"] {
-            common::copy_dir(&common::repo().join(sub), &root.path().join(sub));
-        }
+        // Awake: the browser tests broadcast now, whatever the hour.
+        common::copy_demo_awake(root.path());
+        prepare(root.path());
         let log = root.path().join("serve.log");
         let mut child = Command::new(env!("CARGO_BIN_EXE_xiangyin"))
             .arg("--root")
             .arg(root.path())
-            .args(["serve", "--profile", "virtual", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--profile", profile, "--listen", "127.0.0.1:0"])
             .env("RUST_LOG", "info,tokio_cron_scheduler=warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -133,8 +138,10 @@ pub struct Browser {
     pub session: String,
     /// The site under test (no trailing slash).
     pub site: String,
-    /// `zh` or `en`: the screenshots' prefix and the language pages must be in.
+    /// `zh` or `en`: the language the pages must be in.
     pub lang: &'static str,
+    /// The screenshots' prefix: the language, or `red-zh` for the red states.
+    pub prefix: String,
     pub serve_log: PathBuf,
     pub driver_log: PathBuf,
     pub shots: Vec<PathBuf>,
@@ -143,6 +150,11 @@ pub struct Browser {
 
 impl Browser {
     pub fn start(serve: &Serve, lang: &'static str) -> Browser {
+        Browser::start_as(serve, lang, lang)
+    }
+
+    /// A browser whose screenshots are `PREFIX-NAME.png` (those of an earlier run are removed).
+    pub fn start_as(serve: &Serve, lang: &'static str, prefix: &str) -> Browser {
         let driver_path = on_path(CHROMEDRIVER);
         if !Path::new(CHROMIUM).exists() || driver_path.is_none() {
             panic!(
@@ -218,7 +230,7 @@ impl Browser {
         // Fresh screenshots for this language (a failed run's leftovers go too).
         for entry in std::fs::read_dir(screenshot_dir()).unwrap().flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with(&format!("{lang}-")) || name.starts_with(&format!("FAILED-{lang}-")) {
+            if name.starts_with(&format!("{prefix}-")) || name.starts_with(&format!("FAILED-{prefix}-")) {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
@@ -228,6 +240,7 @@ impl Browser {
             session: format!("{base}/session/{id}"),
             site: serve.url.clone(),
             lang,
+            prefix: prefix.to_owned(),
             serve_log: serve.log.clone(),
             driver_log,
             shots: Vec::new(),
@@ -446,7 +459,7 @@ impl Browser {
     /// whole page, not only the window).
     pub fn shot(&mut self, name: &str) {
         self.check_fits();
-        let path = screenshot_dir().join(format!("{}-{name}.png", self.lang));
+        let path = screenshot_dir().join(format!("{}-{name}.png", self.prefix));
         let png = self.png().unwrap_or_else(|e| self.fail(&format!("screenshot {name}: {e}")));
         std::fs::write(&path, png).unwrap();
         self.shots.push(path);
@@ -487,7 +500,7 @@ impl Browser {
             )
             .map(|v| v.as_str().unwrap_or("").chars().take(3000).collect::<String>())
             .unwrap_or_else(|e| format!("({e})"));
-        let shot = screenshot_dir().join(format!("FAILED-{}-{}.png", self.lang, self.shots.len()));
+        let shot = screenshot_dir().join(format!("FAILED-{}-{}.png", self.prefix, self.shots.len()));
         let saved = match self.png() {
             Ok(png) => {
                 std::fs::write(&shot, png).map(|()| shot.display().to_string()).unwrap_or_else(|e| e.to_string())

@@ -283,7 +283,11 @@ pub fn document(plan: &Plan, clips: &[crate::library::ClipMeta]) -> Value {
         Op::new("A village's day: quiet hours and planned cues", 200, json_content(obj.clone()))
             .errors(&[400, 404])
             .param(village)
-            .param(query("date", json!({"type": "string", "format": "date"}), "the station-time date (default today)")),
+            .param(query(
+                "date",
+                json!({"type": "string", "format": "date"}),
+                "the station-time date (default today); at most 400 days after today, farther is 400",
+            )),
     );
     add(
         "/api/events",

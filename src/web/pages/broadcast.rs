@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::{Choices, Ctx, Nav, Page, PageResult, clips, esc};
 use crate::domain::Action;
-use crate::web::i18n::M;
+use crate::web::i18n::{M, Words};
 
 /// `GET /broadcast`.
 pub(crate) async fn page(ctx: Ctx) -> PageResult {
@@ -30,7 +30,7 @@ pub(crate) async fn page(ctx: Ctx) -> PageResult {
         }
     }
     let all = clips(&ctx.state).map_err(|e| ctx.fail(e))?;
-    let choices = Choices::new(&all, ctx.today(), lang);
+    let choices = Choices::new(&all, ctx.today(), lang, &ctx.languages());
     let titles: BTreeMap<String, String> = all.iter().map(|c| (c.id.to_string(), c.title.clone())).collect();
     let groups: String = townships
         .iter()
@@ -72,6 +72,8 @@ pub(crate) async fn page(ctx: Ctx) -> PageResult {
 <ul id="broadcast-cues"></ul>
 <p id="broadcast-skipped-title" hidden>{skipped}</p>
 <ul id="broadcast-skipped"></ul>
+<p id="broadcast-unheard-title" class="error" hidden>{unheard_title}</p>
+<ul id="broadcast-unheard" class="error"></ul>
 <button type="button" id="broadcast-stop" class="danger wide">{stop}</button>
 </section>
 <dialog id="emergency-dialog" aria-labelledby="emergency-dialog-title">
@@ -90,6 +92,7 @@ pub(crate) async fn page(ctx: Ctx) -> PageResult {
         optgroups = choices.optgroups(lang, true),
         play = t(M::BroadcastButton),
         emergency = t(M::EmergencyButton),
+        unheard_title = t(M::BroadcastUnheard),
         skipped = t(M::SkippedVillages),
         stop = t(M::Stop),
         confirm_title = t(M::EmergencyConfirmTitle),

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::{Ctx, Nav, Page, PageResult, clips, esc};
 use crate::domain::{Cue, Priority};
-use crate::web::i18n::{Lang, M};
+use crate::web::i18n::{Lang, M, Words};
 
 /// One cue as a line: local time (with the date when not today), title, priority when not a
 /// scheduled one. The script writes the same line (`cueText` in app.js).
@@ -55,15 +55,20 @@ pub(crate) async fn page(ctx: Ctx) -> PageResult {
                 }
                 (None, None) => nothing.to_owned(),
             };
-            let up = if v.output_up { ctx.t(M::OutputUp) } else { ctx.t(M::OutputDown) };
+            let up = match &v.unheard {
+                Some(why) => format!("{}：{}", ctx.t(M::NotReaching), why.get(ctx.lang)),
+                None if v.output_up && v.recorded_only => ctx.t(M::RecordedOnly).to_owned(),
+                None if v.output_up => ctx.t(M::OutputUp).to_owned(),
+                None => ctx.t(M::OutputDown).to_owned(),
+            };
             format!(
-                r#"<article class="card village-card{playing}" data-village="{id}">
+                r#"<article class="card village-card{playing}" data-village="{id}" data-reaching="{reaching}">
 <h2><a class="village-name" href="/villages/{id}">{name}</a></h2>
 <p class="sub">{township} · {zone_label} {zone}</p>
 <dl>
 <dt>{now_label}</dt><dd class="now-playing">{now_playing}</dd>
 <dt>{next_label}</dt><dd class="next-cue">{next}</dd>
-<dt>{output_label}</dt><dd class="output-state" data-up="{output_up}"><span class="dot"></span><span class="output-name">{output}</span> <span class="output-word">{up}</span></dd>
+<dt>{output_label}</dt><dd class="output-state" data-up="{output_up}" data-reaching="{reaching}" data-recorded-only="{recorded_only}"><span class="dot"></span><span class="output-name">{output}</span> <span class="output-word">{up}</span></dd>
 </dl>
 <div class="card-actions">
 <button type="button" class="listen" data-zone="{zone}" aria-pressed="false">{listen}</button>
@@ -83,8 +88,10 @@ pub(crate) async fn page(ctx: Ctx) -> PageResult {
                 next = esc(&next),
                 output_label = esc(ctx.t(M::Output)),
                 output_up = v.output_up,
+                reaching = v.reaching,
+                recorded_only = v.recorded_only,
                 output = esc(&v.output),
-                up = esc(up),
+                up = esc(&up),
                 listen = esc(ctx.t(M::Listen)),
                 schedule = esc(ctx.t(M::ScheduleLink)),
             )

@@ -4,8 +4,8 @@
 
 use super::{Ctx, Nav, Page, PageResult, clips, esc, options, query_value};
 use crate::domain::{Action, ClipKind, ReviewState};
-use crate::library::ClipMeta;
-use crate::web::i18n::{Lang, M};
+use crate::library::{ClipMeta, tenths};
+use crate::web::i18n::{Lang, M, Words};
 
 /// The list's filters from the query string (empty: any).
 struct Filters {
@@ -34,11 +34,15 @@ impl Filters {
     }
 }
 
-fn clip_item(c: &ClipMeta, lang: Lang, may_review: bool) -> String {
+fn clip_item(c: &ClipMeta, lang: Lang, names: &super::LangNames, may_review: bool) -> String {
     let t = |m| esc(lang.t(m));
     let l = &c.loudness;
     let mut facts = vec![
-        esc(c.language.as_str()),
+        format!(
+            r#"<span class="clip-language" data-language="{}">{}</span>"#,
+            esc(c.language.as_str()),
+            esc(&names.name(c.language.as_str()))
+        ),
         esc(&lang.name_of(c.kind.name())),
         format!("{} {:.1} {}", t(M::Duration), c.duration_s, t(M::Seconds)),
     ];
@@ -52,11 +56,11 @@ fn clip_item(c: &ClipMeta, lang: Lang, may_review: bool) -> String {
     let loudness = format!(
         "{} {:.1} LUFS · {} {:.1} dBTP · {} {:+.1} dB",
         t(M::IntegratedLufs),
-        l.integrated_lufs,
+        tenths(l.integrated_lufs),
         t(M::TruePeak),
-        l.true_peak_dbtp,
+        tenths(l.true_peak_dbtp),
         t(M::Gain),
-        l.gain_db
+        tenths(l.gain_db)
     );
     let transcript =
         c.transcript.as_deref().map_or(String::new(), |tr| format!(r#"<p class="transcript">{}</p>"#, esc(tr)));
@@ -73,11 +77,14 @@ fn clip_item(c: &ClipMeta, lang: Lang, may_review: bool) -> String {
     let review = if may_review {
         format!(
             r#"<div class="review-actions">
-<button type="button" class="approve primary">{approve}</button>
-<input class="reject-reason" aria-label="{reason}" placeholder="{reason}" maxlength="500">
-<button type="button" class="reject danger">{reject}</button>
+<button type="button" class="approve primary"{approved}>{approve}</button>
+<input class="reject-reason" aria-label="{reason}" placeholder="{reason}" maxlength="500"{rejected}>
+<button type="button" class="reject danger"{rejected}>{reject}</button>
 </div>"#,
             approve = t(M::Approve),
+            // An approved clip has nothing to approve; a rejected one nothing to reject.
+            approved = if c.review.is_approved() { " hidden" } else { "" },
+            rejected = if matches!(c.review, ReviewState::Rejected { .. }) { " hidden" } else { "" },
             reason = t(M::RejectReason),
             reject = t(M::Reject),
         )
@@ -110,27 +117,24 @@ pub(crate) async fn page(ctx: Ctx) -> PageResult {
     let may_review = caller.role().allows(Action::Review);
     let lang = ctx.lang;
     let t = |m| esc(lang.t(m));
-    let (languages, first_language) = {
-        let station = ctx.state.station();
-        let s = &station.plan().station;
-        let langs: Vec<String> = s.languages.iter().map(ToString::to_string).collect();
-        let first = langs.first().cloned().unwrap_or_else(|| s.default_language.to_string());
-        (langs, first)
-    };
+    let names = ctx.languages();
+    let languages: Vec<String> = ctx.state.station().plan().station.languages.iter().map(ToString::to_string).collect();
     let all = clips(&ctx.state).map_err(|e| ctx.fail(e))?;
     let filters = Filters::from(&ctx);
-    let shown: Vec<&ClipMeta> = all.iter().filter(|c| filters.keeps(c)).collect();
+    let mut shown: Vec<&ClipMeta> = all.iter().filter(|c| filters.keeps(c)).collect();
+    // Newest first: what was just uploaded is at the top.
+    shown.sort_by(|a, b| b.imported_at.cmp(&a.imported_at).then_with(|| a.title.cmp(&b.title)));
     let mut message_ids: Vec<&str> = all.iter().filter_map(|c| c.message.as_ref().map(|m| m.as_str())).collect();
     message_ids.sort_unstable();
     message_ids.dedup();
 
-    let lang_opts = |selected: Option<&str>| options(languages.iter().map(|l| (l.as_str(), l.clone())), selected);
+    let lang_opts = |selected: Option<&str>| options(languages.iter().map(|l| (l.as_str(), names.name(l))), selected);
     let kind_opts =
         |selected: Option<&str>| options(ClipKind::ALL.iter().map(|k| (k.name(), lang.name_of(k.name()))), selected);
     let any = |label: M| format!(r#"<option value="">{}</option>"#, esc(lang.t(label)));
     let review_opts = options(["pending", "approved", "rejected"].map(|s| (s, lang.name_of(s))), Some(&filters.review));
     let datalist: String = message_ids.iter().map(|m| format!(r#"<option value="{}">"#, esc(m))).collect();
-    let list: String = shown.iter().map(|c| clip_item(c, lang, may_review)).collect();
+    let list: String = shown.iter().map(|c| clip_item(c, lang, &names, may_review)).collect();
     let list = if shown.is_empty() { format!(r#"<p class="empty">{}</p>"#, t(M::NoClips)) } else { list };
 
     let body = format!(
@@ -145,7 +149,7 @@ pub(crate) async fn page(ctx: Ctx) -> PageResult {
 </div>
 <div class="grid2">
 <div><label for="upload-title">{title_label}</label><input id="upload-title" name="title" maxlength="200"></div>
-<div><label for="upload-language">{language}</label><select id="upload-language" name="language">{upload_langs}</select></div>
+<div><label for="upload-language">{language}</label><select id="upload-language" name="language" required><option value="" selected disabled>{choose_language}</option>{upload_langs}</select></div>
 <div><label for="upload-kind">{kind}</label><select id="upload-kind" name="kind">{upload_kinds}</select></div>
 <div><label for="upload-message">{message}</label><input id="upload-message" name="message" list="upload-messages" autocapitalize="none" spellcheck="false"><datalist id="upload-messages">{datalist}</datalist><small>{message_hint}</small></div>
 <div><label for="upload-expires">{expires}</label><input id="upload-expires" name="expires" type="date"></div>
@@ -177,7 +181,8 @@ pub(crate) async fn page(ctx: Ctx) -> PageResult {
         no_file = t(M::NoFileChosen),
         title_label = t(M::Title),
         language = t(M::Language),
-        upload_langs = lang_opts(Some(&first_language)),
+        upload_langs = lang_opts(None),
+        choose_language = t(M::ChooseLanguage),
         kind = t(M::Kind),
         upload_kinds = kind_opts(Some(ClipKind::Notice.name())),
         message = t(M::Message),

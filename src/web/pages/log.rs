@@ -11,7 +11,7 @@ use crate::domain::VillageId;
 use crate::scheduler::local_instant;
 use crate::store::Filter;
 use crate::web::ApiError;
-use crate::web::i18n::{M, fill};
+use crate::web::i18n::{M, Words, fill};
 
 /// The most rows the page shows.
 const MAX_ROWS: usize = 1000;
@@ -37,13 +37,12 @@ pub(crate) async fn page(ctx: Ctx) -> PageResult {
     let village = query_value(ctx.query.as_deref(), "village").filter(|v| !v.is_empty());
     let since_text = query_value(ctx.query.as_deref(), "since").filter(|s| !s.is_empty());
     let since_date = match &since_text {
-        Some(s) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
-            ctx.fail(ApiError::bad_request(format!("`{s}` is not a date: write YYYY-MM-DD, e.g. 2026-12-01.")))
-        })?,
+        Some(s) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+            .map_err(|_| ctx.fail(crate::web::schedule::not_a_date(s)))?,
         None => ctx.today().pred_opt().unwrap_or_else(|| ctx.today()),
     };
     let village_id = match &village {
-        Some(v) => Some(VillageId::new(v).map_err(|e| ctx.fail(ApiError::bad_request(format!("`{v}`: {e}"))))?),
+        Some(v) => Some(VillageId::new(v).map_err(|e| ctx.fail(ApiError::bad_request(crate::web::error::said(&e))))?),
         None => None,
     };
     let since = local_instant(tz, since_date, 0);
@@ -66,6 +65,7 @@ pub(crate) async fn page(ctx: Ctx) -> PageResult {
         M::Ended,
         M::Detail,
     ];
+    let languages = ctx.languages();
     let th: String = head.iter().map(|m| format!(r#"<th scope="col">{}</th>"#, t(*m))).collect();
     let body_rows: String = rows
         .iter()
@@ -78,7 +78,7 @@ pub(crate) async fn page(ctx: Ctx) -> PageResult {
                 local(Some(r.scheduled), tz, true),
                 names.get(r.village.as_str()).map_or_else(|| r.village.to_string(), |n| (*n).to_owned()),
                 clip,
-                r.language.as_ref().map_or(String::new(), ToString::to_string),
+                r.language.as_ref().map_or(String::new(), |l| languages.name(l.as_str())),
                 r.priority.map_or(String::new(), |p| lang.name_of(p.name())),
                 r.slot.clone().unwrap_or_default(),
                 lang.name_of(r.state()),

@@ -66,7 +66,7 @@ use chrono::NaiveDate;
 use serde_json::Value;
 
 use super::auth::{self, Caller};
-use super::i18n::{LANG_COOKIE, Lang, M, fill};
+use super::i18n::{LANG_COOKIE, Lang, M, Words, fill};
 use super::{ApiError, AppState};
 use crate::domain::Action;
 use crate::library::ClipMeta;
@@ -212,6 +212,32 @@ impl Page {
     }
 }
 
+/// What people call the station's languages (`station.yaml` `language_names`), in one page
+/// language: forms and tables show these names, not the tags.
+pub(crate) struct LangNames {
+    names: std::collections::BTreeMap<String, String>,
+}
+
+impl LangNames {
+    /// The names of the running plan's languages in `lang`.
+    pub fn of(state: &AppState, lang: Lang) -> LangNames {
+        let station = state.station();
+        let s = &station.plan().station;
+        let names = s.languages.iter().map(|l| (l.to_string(), s.language_name(l).get(lang).to_owned())).collect();
+        LangNames { names }
+    }
+
+    /// The name of language tag `code` (the tag itself when it has none, or is not the station's).
+    pub fn name(&self, code: &str) -> String {
+        self.names.get(code).cloned().unwrap_or_else(|| code.to_owned())
+    }
+
+    /// Tag → name, for the script.
+    pub fn json(&self) -> Value {
+        serde_json::to_value(&self.names).unwrap_or_default()
+    }
+}
+
 /// What every page handler knows about the request: the language, who calls, where they are.
 pub(crate) struct Ctx {
     /// The page language.
@@ -258,6 +284,11 @@ impl Ctx {
         self.lang.t(m)
     }
 
+    /// The names of the station's languages in the page language.
+    pub fn languages(&self) -> LangNames {
+        LangNames::of(&self.state, self.lang)
+    }
+
     /// The logged-in caller, when their role allows `action` (any role for `None`); otherwise the
     /// redirect to the login page (anonymous) or the 403 page.
     pub fn user(&self, action: Option<Action>) -> Result<&Caller, Refusal> {
@@ -302,7 +333,7 @@ impl Ctx {
 
     /// The error page for a failed page: the error's status and its sentence.
     pub fn fail(&self, e: ApiError) -> Response {
-        self.message_page(e.status, self.t(M::Error), &e.message)
+        self.message_page(e.status, self.t(M::Error), e.text.get(self.lang))
     }
 
     /// The station's display name.
@@ -352,11 +383,40 @@ impl Ctx {
                 format!(r#"<a href="{href}" data-nav="{key}"{}>{}</a>"#, current(*nav == active), esc(self.t(*m)))
             })
             .collect();
+        format!(r#"<nav class="nav" id="nav">{links}</nav>"#)
+    }
+
+    /// Who is logged in, and the logout button (beside the nav, to keep the header at two short
+    /// rows on a phone).
+    fn me_html(&self) -> String {
+        let Some(caller) = &self.caller else { return String::new() };
         format!(
-            r#"<nav class="nav" id="nav">{links}</nav><div class="me"><span id="me-name">{}</span> <span class="role">{}</span> <button type="button" id="logout" class="small">{}</button></div>"#,
+            r#"<div class="me"><span id="me-name">{}</span> <span class="role">{}</span> <button type="button" id="logout" class="small">{}</button></div>"#,
             esc(caller.name()),
-            esc(&self.lang.name_of(role.name())),
+            esc(&self.lang.name_of(caller.role().name())),
             esc(self.t(M::Logout))
+        )
+    }
+
+    /// The red banner of every page while anything a village would notice is wrong (the
+    /// station's health, in the page language), kept up to date by the script; empty and hidden
+    /// while all is well. The script also uses it to say when the page has lost the station.
+    fn alert_html(&self) -> String {
+        let problems = self.state.station().health().problems();
+        let not_heard = problems.iter().any(|p| p.reason == "fallback" || p.reason == "output");
+        let head = if not_heard { self.t(M::AlertNotHeard) } else { self.t(M::AlertDegraded) };
+        let items: String = problems
+            .iter()
+            .map(|p| {
+                let text = if self.lang == Lang::Zh { &p.message_zh } else { &p.message };
+                format!(r#"<li data-reason="{}">{}</li>"#, esc(p.reason), esc(text))
+            })
+            .collect();
+        format!(
+            r#"<div class="station-alert" id="station-alert" role="alert" data-state="{state}"{hidden}><strong class="alert-head">{head}</strong><ul class="alert-list">{items}</ul></div>"#,
+            state = if problems.is_empty() { "ok" } else { "degraded" },
+            hidden = if problems.is_empty() { " hidden" } else { "" },
+            head = esc(head),
         )
     }
 
@@ -380,7 +440,8 @@ impl Ctx {
             })
             .collect::<Vec<_>>()
             .join(r#"<span aria-hidden="true">/</span>"#);
-        let data = page.data.as_ref().map(|d| json_script("xy-data", d)).unwrap_or_default();
+        let mut data = page.data.as_ref().map(|d| json_script("xy-data", d)).unwrap_or_default();
+        data.push_str(&json_script("xy-langs", &LangNames::of(&self.state, self.lang).json()));
         let html = format!(
             r#"<!doctype html>
 <html lang="{html_lang}">
@@ -397,7 +458,8 @@ impl Ctx {
 <header class="top">
 <div class="brand-row"><a class="brand" href="/">{app}</a><span class="station">{station}</span>
 <div class="lang-switch" id="lang-switch" title="{lang_label}">{switch}</div></div>
-{nav}
+<div class="nav-row">{nav}{me}</div>
+{alert}
 </header>
 <main id="main">
 {body}
@@ -417,6 +479,8 @@ impl Ctx {
             station = esc(&self.station_name()),
             lang_label = esc(self.t(M::LangSwitch)),
             nav = self.nav_html(page.nav),
+            me = self.me_html(),
+            alert = self.alert_html(),
             body = page.body,
             i18n = json_script("xy-i18n", &self.lang.js_table()),
         );
@@ -473,7 +537,7 @@ pub(crate) struct Choices {
 
 impl Choices {
     /// The choices among `clips` on `today`.
-    pub fn new(clips: &[ClipMeta], today: NaiveDate, lang: Lang) -> Choices {
+    pub fn new(clips: &[ClipMeta], today: NaiveDate, lang: Lang, names: &LangNames) -> Choices {
         let usable: Vec<&ClipMeta> =
             clips.iter().filter(|c| c.review.is_approved() && c.expires.is_none_or(|d| d >= today)).collect();
         let mut messages: std::collections::BTreeMap<String, Vec<&ClipMeta>> = Default::default();
@@ -485,14 +549,18 @@ impl Choices {
         let messages = messages
             .into_iter()
             .map(|(m, variants)| {
-                let langs: Vec<&str> = variants.iter().map(|c| c.language.as_str()).collect();
+                let langs: Vec<String> = variants.iter().map(|c| names.name(c.language.as_str())).collect();
                 let label = format!("{m} — {} ({})", variants[0].title, langs.join(", "));
                 (m, label)
             })
             .collect();
         let clips = usable
             .iter()
-            .map(|c| (c.id.to_string(), format!("{} ({}, {})", c.title, c.language, lang.name_of(c.kind.name()))))
+            .map(|c| {
+                let what =
+                    format!("{} ({}, {})", c.title, names.name(c.language.as_str()), lang.name_of(c.kind.name()));
+                (c.id.to_string(), what)
+            })
             .collect();
         Choices { messages, clips }
     }

@@ -4,7 +4,7 @@
 
 use super::{Ctx, Nav, Page, PageResult, esc, options};
 use crate::domain::{Action, Role};
-use crate::web::i18n::M;
+use crate::web::i18n::{M, Words};
 
 /// `GET /users`.
 pub(crate) async fn page(ctx: Ctx) -> PageResult {

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::{Choices, Ctx, Nav, Page, PageResult, clips, esc, options};
 use crate::domain::{Action, VillageId};
-use crate::web::i18n::{M, fill};
+use crate::web::i18n::{M, Words, fill};
 
 /// `GET /villages/{id}`.
 pub(crate) async fn page(ctx: Ctx, Path(id): Path<String>) -> PageResult {
@@ -27,10 +27,11 @@ pub(crate) async fn page(ctx: Ctx, Path(id): Path<String>) -> PageResult {
     };
     let today = ctx.today();
     let all = clips(&ctx.state).map_err(|e| ctx.fail(e))?;
-    let choices = Choices::new(&all, today, lang);
+    let names = ctx.languages();
+    let choices = Choices::new(&all, today, lang, &names);
     let mut labels = serde_json::Map::new();
     for c in &all {
-        labels.insert(c.id.to_string(), format!("{} ({})", c.title, c.language).into());
+        labels.insert(c.id.to_string(), format!("{} ({})", c.title, names.name(c.language.as_str())).into());
     }
     for (m, label) in &choices.messages {
         labels.insert(m.clone(), label.clone().into());
@@ -102,7 +103,7 @@ pub(crate) async fn page(ctx: Ctx, Path(id): Path<String>) -> PageResult {
         format!(r#"<p class="sub" id="playlist-readonly">{}</p>"#, t(M::ReadOnly))
     };
     let hours: String = (0..=24).step_by(3).map(|h| format!("<span>{h:02}</span>")).collect();
-    let langs: Vec<&str> = village.languages.iter().map(|l| l.as_str()).collect();
+    let langs: Vec<String> = village.languages.iter().map(|l| names.name(l.as_str())).collect();
     let body = format!(
         r#"<div class="page-head"><h1 id="village-name">{name}</h1></div>
 <p class="sub">{township_label} {township} · {zone_label} {zone} · {languages_label} {languages}</p>

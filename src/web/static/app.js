@@ -14,6 +14,9 @@
   }
   const I18N = readJson('xy-i18n') || {};
   const DATA = readJson('xy-data') || {};
+  const LANGS = readJson('xy-langs') || {};
+  /** What people call language tag `code` (station.yaml language_names). */
+  function langName(code) { return LANGS[code] || code; }
 
   /** The text `key` of the page language, with `{name}` placeholders filled from `vars`. */
   function t(key, vars) {
@@ -56,8 +59,14 @@
   }
 
   /** A JSON API call: {ok, status, data, error} where error is the server's sentence. */
+  /** The page's language, sent with every request so the station answers in it (the browser's
+   *  own Accept-Language may differ from the language the person chose for the pages). */
+  function pageLang() {
+    return document.documentElement.lang || 'zh-CN';
+  }
+
   async function api(method, url, body) {
-    const headers = { Accept: 'application/json' };
+    const headers = { Accept: 'application/json', 'Accept-Language': pageLang() };
     if (method !== 'GET') headers['X-CSRF-Token'] = csrf();
     const init = { method: method, headers: headers, credentials: 'same-origin' };
     if (body !== undefined) {
@@ -105,14 +114,107 @@
     if (cue.priority !== 'scheduled' && cue.priority !== 'background') s += ' · ' + nameOf(cue.priority);
     return s;
   }
+  // Rounds as the server does (library::tenths): halves away from zero, so −19.25 reads −19.3
+  // here and on the server-drawn page alike (toFixed alone rounds the binary value).
+  function rounded(x, digits) {
+    var k = Math.pow(10, digits);
+    return (Math.sign(x) * Math.round(Math.abs(x) * k) / k).toFixed(digits);
+  }
   function num(x, digits) {
-    return typeof x === 'number' && isFinite(x) ? x.toFixed(digits) : '–';
+    return typeof x === 'number' && isFinite(x) ? rounded(x, digits) : '–';
   }
   function signed(x, digits) {
-    return typeof x === 'number' && isFinite(x) ? (x > 0 ? '+' : '') + x.toFixed(digits) : '–';
+    return typeof x === 'number' && isFinite(x) ? (x > 0 ? '+' : '') + rounded(x, digits) : '–';
   }
   function pad(n) {
     return String(n).padStart(2, '0');
+  }
+
+  /** A sentence in both languages ({en, zh} or a problem's message/message_zh) in the page's. */
+  function textOf(x) {
+    if (!x) return '';
+    const zh = document.body.dataset.lang !== 'en';
+    if (x.zh != null || x.en != null) return zh ? (x.zh || x.en) : (x.en || x.zh);
+    return zh ? (x.message_zh || x.message) : (x.message || x.message_zh);
+  }
+
+  /* ------------------------------------------------- the station's truth, on every page */
+  // The red banner says what a village would notice (the station's health, pushed as event
+  // `health`); the page calls the station lost — dark banner, everything greyed out — when the
+  // event stream breaks or nothing has come for LOST_AFTER ms (the station sends a `tick` every
+  // 2 s), and recovers by itself when the station is back. Pages without a login poll /healthz.
+  const LIVE = { events: null, last: Date.now(), lost: false, health: null, listeners: [] };
+  const LOST_AFTER = 6000;
+  function showHealth(h) {
+    LIVE.health = h;
+    const box = $('#station-alert');
+    if (!box || LIVE.lost) return;
+    const problems = (h && h.problems) || [];
+    box.dataset.state = problems.length ? 'degraded' : 'ok';
+    box.hidden = problems.length === 0;
+    const notHeard = problems.some(function (p) { return p.reason === 'fallback' || p.reason === 'output'; });
+    $('.alert-head', box).textContent = notHeard ? t('AlertNotHeard') : t('AlertDegraded');
+    $('.alert-list', box).replaceChildren.apply($('.alert-list', box),
+      problems.map(function (p) { return el('li', { 'data-reason': p.reason }, textOf(p)); }));
+  }
+  function heard() {
+    LIVE.last = Date.now();
+    if (LIVE.lost) {
+      LIVE.lost = false;
+      document.body.classList.remove('stale');
+      showHealth(LIVE.health);
+    }
+  }
+  function lost() {
+    const box = $('#station-alert');
+    const secs = Math.round((Date.now() - LIVE.last) / 1000);
+    LIVE.lost = true;
+    document.body.classList.add('stale');
+    if (!box) return;
+    box.hidden = false;
+    box.dataset.state = 'lost';
+    $('.alert-head', box).textContent = t('StationLost', { secs: secs });
+    $('.alert-list', box).replaceChildren();
+  }
+  function watchStation() {
+    if (!$('#station-alert')) return;
+    if ($('#nav') && window.EventSource) {
+      const open = function () {
+        const es = new EventSource('/api/events');
+        LIVE.events = es;
+        LIVE.last = Date.now();
+        es.addEventListener('health', function (e) {
+          heard();
+          try { showHealth(JSON.parse(e.data)); } catch (err) { /* wait for the next */ }
+        });
+        es.addEventListener('villages', heard);
+        es.addEventListener('tick', heard);
+        // The browser reconnects by itself; until then the page says it has lost the station.
+        es.onerror = function () { lost(); };
+        LIVE.listeners.forEach(function (l) { es.addEventListener(l[0], l[1]); });
+      };
+      open();
+      // A page left for another (and kept in the back-forward cache) must let go of its stream:
+      // the browser allows six connections to the station, and a kept stream holds one each.
+      window.addEventListener('pagehide', function () { if (LIVE.events) { LIVE.events.close(); LIVE.events = null; } });
+      window.addEventListener('pageshow', function (e) { if (e.persisted && !LIVE.events) open(); });
+    } else {
+      const check = function () {
+        fetch('/healthz', { headers: { Accept: 'application/json' }, cache: 'no-store' })
+          .then(function (r) { return r.json(); })
+          .then(function (h) { heard(); showHealth(h); })
+          .catch(function () { lost(); });
+      };
+      setInterval(check, 3000);
+    }
+    // Once lost, the banner keeps counting how long ago the station was last heard.
+    setInterval(function () { if (LIVE.lost || Date.now() - LIVE.last > LOST_AFTER) lost(); }, 1000);
+  }
+
+  /** Listens to event `name` of the station's stream, also after the page reopens it. */
+  function onLive(name, fn) {
+    LIVE.listeners.push([name, fn]);
+    if (LIVE.events) LIVE.events.addEventListener(name, fn);
   }
 
   const pages = {};
@@ -169,8 +271,12 @@
           : v.next_slot ? when(v.next_slot[0], tz) + ' ' + v.next_slot[1] : t('Nothing');
         const out = $('.output-state', card);
         out.dataset.up = String(!!v.output_up);
+        out.dataset.reaching = String(v.reaching !== false);
+        out.dataset.recordedOnly = String(!!v.recorded_only);
+        card.dataset.reaching = String(v.reaching !== false);
         $('.output-name', out).textContent = v.output;
-        $('.output-word', out).textContent = v.output_up ? t('OutputUp') : t('OutputDown');
+        $('.output-word', out).textContent = v.unheard ? t('NotReaching') + '：' + textOf(v.unheard)
+          : !v.output_up ? t('OutputDown') : v.recorded_only ? t('RecordedOnly') : t('OutputUp');
         card.classList.toggle('on-air', !!v.now_playing);
       }
     }
@@ -185,13 +291,11 @@
       tick();
       timer = setInterval(tick, 5000);
     }
-    if (window.EventSource) {
-      const es = new EventSource('/api/events');
-      es.addEventListener('villages', function (e) {
+    if (LIVE.events) {
+      onLive('villages', function (e) {
         say(state, t('LiveConnected'));
         try { update(JSON.parse(e.data)); } catch (err) { /* a broken event: wait for the next */ }
       });
-      es.onerror = function () { es.close(); poll(); };
     } else {
       poll();
     }
@@ -252,6 +356,13 @@
       const btn = $('#upload-submit');
       result.replaceChildren();
       if (!file) { say(status, t('ChooseFileFirst'), 'error'); return; }
+      // The language spoken is a deliberate choice: a Mandarin notice tagged as the dialect
+      // would play to the wrong villages.
+      if (!$('#upload-language').value) {
+        say(status, t('ChooseLanguageFirst'), 'error');
+        $('#upload-language').focus();
+        return;
+      }
       const form = new FormData();
       for (const f of fields) {
         const v = $('#' + f[0]).value.trim();
@@ -262,6 +373,7 @@
       xhr.open('POST', '/api/clips');
       xhr.setRequestHeader('X-CSRF-Token', csrf());
       xhr.setRequestHeader('Accept', 'application/json');
+      xhr.setRequestHeader('Accept-Language', pageLang());
       xhr.upload.onprogress = function (ev) {
         if (!ev.lengthComputable) return;
         bar.value = ev.loaded / ev.total;
@@ -301,6 +413,7 @@
         if (xhr.status === 200 || xhr.status === 201) {
           bar.value = 1;
           showImported(result, data || {});
+          refreshList();
         } else {
           bar.hidden = true;
           const sentence = (data && data.error) || xhr.responseText.trim() || xhr.status + ' ' + xhr.statusText;
@@ -323,14 +436,32 @@
           el('dt', null, t('IntegratedLufs')), el('dd', { class: 'lufs' }, num(l.integrated_lufs, 1) + ' LUFS'),
           el('dt', null, t('TruePeak')), el('dd', { class: 'true-peak' }, num(l.true_peak_dbtp, 1) + ' dBTP'),
           el('dt', null, t('Gain')), el('dd', { class: 'gain' }, signed(l.gain_db, 1) + ' dB'),
-          el('dt', null, t('Duration')), el('dd', { class: 'duration' }, num(c.duration_s, 1) + ' ' + t('Seconds'))),
-        el('p', null, el('a', { class: 'button', href: location.pathname + location.search, id: 'upload-refresh' }, t('Refresh'))));
+          el('dt', null, t('Duration')), el('dd', { class: 'duration' }, num(c.duration_s, 1) + ' ' + t('Seconds'))));
     }
 
     $$('#clip-filters select').forEach(function (s) {
       s.addEventListener('change', function () { s.form.submit(); });
     });
-    $$('#clip-list [data-clip-id]').forEach(function (li) {
+    // After an upload, the list as the station draws it (newest first), in place.
+    async function refreshList() {
+      let html;
+      try {
+        const r = await fetch(location.pathname + location.search, { headers: { Accept: 'text/html' }, credentials: 'same-origin' });
+        if (!r.ok) return;
+        html = await r.text();
+      } catch (e) { return; }
+      const fresh = new DOMParser().parseFromString(html, 'text/html');
+      const list = fresh.getElementById('clip-list');
+      if (!list) return;
+      // The count line above the list ("7 / 7"), read before the list leaves its document.
+      const count = list.previousElementSibling;
+      $('#clip-list').replaceWith(document.adoptNode(list));
+      const here = $('#clip-list').previousElementSibling;
+      if (count && here && here.classList.contains('sub')) here.textContent = count.textContent;
+      bindClips();
+    }
+    function bindClips() { $$('#clip-list [data-clip-id]').forEach(bindClip); }
+    function bindClip(li) {
       const msg = $('.clip-msg', li);
       const approve = $('.approve', li);
       const reject = $('.reject', li);
@@ -340,7 +471,8 @@
         if (!reason) { say(msg, t('ReasonNeeded'), 'error'); $('.reject-reason', li).focus(); return; }
         review(li, { decision: 'reject', reason: reason });
       });
-    });
+    }
+    bindClips();
     async function review(li, body) {
       const msg = $('.clip-msg', li);
       const r = await api('POST', '/api/clips/' + encodeURIComponent(li.dataset.clipId) + '/review', body);
@@ -350,6 +482,11 @@
       const badge = $('.review-state', li);
       badge.dataset.state = state;
       badge.textContent = nameOf(state);
+      // Only the decision not yet taken stays offered.
+      const approve = $('.approve', li), reject = $('.reject', li), reason = $('.reject-reason', li);
+      if (approve) approve.hidden = state === 'approved';
+      if (reject) reject.hidden = state === 'rejected';
+      if (reason) reason.hidden = state === 'rejected';
       say(msg, t('Done'), 'ok');
     }
   };
@@ -431,7 +568,7 @@
         const items = el('ul', { class: 'slot-list' });
         for (const it of slot.items) {
           const v = it.variant;
-          const what = v ? v.title + ' (' + v.language + ')' : labels[it.item] || it.item;
+          const what = v ? v.title + ' (' + langName(v.language) + ')' : labels[it.item] || it.item;
           items.append(el('li', { 'data-status': it.status }, what + ' · ' + nameOf(it.status === 'no-variant' ? 'no-variant' : it.status)));
         }
         parts.push(el('div', { class: 'slot', 'data-slot': slot.name },
@@ -556,8 +693,8 @@
           fillEditor(r.data);
           loadDay();
         } else {
-          // The sentence is the server's (English); Chinese readers get a word of their own first.
-          say(status, (document.body.dataset.lang === 'zh' ? t('NotSaved') + ' ' : '') + r.error, 'error');
+          // The server says it in the page's language, each problem in the editor's words.
+          say(status, r.error, 'error');
           for (const p of (r.data && r.data.problems) || []) problems.append(el('li', null, p));
         }
       });
@@ -626,13 +763,20 @@
     function show(b) {
       const cues = b.cues || [];
       const skipped = b.skipped || [];
-      say($('#broadcast-summary'), t('Playing', { n: cues.length }), 'ok');
+      const emergency = b.priority === 'emergency';
+      say($('#broadcast-summary'), t(emergency ? 'EmergencyPlaying' : 'Playing', { n: cues.length }), emergency ? 'error' : 'ok');
+      $('#broadcast-result').classList.toggle('emergency-result', emergency);
       $('#broadcast-cues').replaceChildren.apply($('#broadcast-cues'), cues.map(function (c) {
-        return el('li', null, (names[c.village] || c.village) + ' — ' + (clips[c.clip] || c.clip) + ' (' + c.language + ')');
+        return el('li', null, (names[c.village] || c.village) + ' — ' + (clips[c.clip] || c.clip) + ' (' + langName(c.language) + ')');
       }));
       $('#broadcast-skipped-title').hidden = !skipped.length;
       $('#broadcast-skipped').replaceChildren.apply($('#broadcast-skipped'), skipped.map(function (s) {
-        return el('li', null, (names[s[0]] || s[0]) + ': ' + s[1]);
+        return el('li', { 'data-outcome': s.outcome }, (names[s.village] || s.village) + '：' + textOf(s.why));
+      }));
+      const unheard = b.unheard || [];
+      $('#broadcast-unheard-title').hidden = !unheard.length;
+      $('#broadcast-unheard').replaceChildren.apply($('#broadcast-unheard'), unheard.map(function (s) {
+        return el('li', null, (names[s.village] || s.village) + '：' + textOf(s.why));
       }));
       const stop = $('#broadcast-stop');
       stop.dataset.id = b.id || '';
@@ -735,6 +879,12 @@
       await api('DELETE', '/api/session');
       location.assign('/login');
     });
+    watchStation();
+    // On a phone the nav scrolls sideways: keep the page you are on in sight.
+    const here = $('.nav a[aria-current]');
+    if (here && here.parentNode.scrollWidth > here.parentNode.clientWidth) {
+      here.parentNode.scrollLeft = here.offsetLeft - (here.parentNode.clientWidth - here.offsetWidth) / 2;
+    }
     const page = pages[document.body.dataset.page];
     if (page) page();
   }
