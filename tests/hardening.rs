@@ -196,6 +196,13 @@ fn a_full_state_disk_silences_no_village_and_loses_no_row() {
     );
     // What the card played: one beep for every played row, the emergency on its own channel.
     let played_rows = all.iter().filter(|r| r.village == "dongmen" && r.outcome == "played").count();
+    println!(
+        "full state disk: {} cues due during the outage, all logged played on time; {} beeps heard on the card for \
+         {played_rows} played rows; the emergency heard {} time(s)",
+        outage.len(),
+        sounds(&heard[0]),
+        sounds(&heard[1])
+    );
     assert_eq!(sounds(&heard[0]), played_rows, "beeps on the card vs played rows");
     assert_eq!(sounds(&heard[1]), 1, "the emergency on ximen's channel");
     assert!(all.iter().all(|r| r.outcome != "failed-output" && r.outcome != "missed"), "{all:#?}");

@@ -576,6 +576,7 @@ fn a_hung_card_never_disturbs_the_other_card() {
     let heard = other.i16_channels(CHANNELS);
     assert_silent_except(&heard, &[1], "the healthy card, outside zone y");
     let gap = longest_silence_inside(&heard[1]);
+    println!("the healthy card's longest gap while the other one hung: {:.1} ms", ms(gap));
     assert_eq!(gap, 0, "the healthy card went silent for {:.1} ms while the other one hung", ms(gap));
     assert_heard_exactly(
         &heard,

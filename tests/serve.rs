@@ -125,22 +125,18 @@ fn rows(root: &Path) -> Vec<Row> {
     let o = common::xiangyin(root, &["log", "--csv"]);
     assert!(o.status.success(), "log: {}", common::stderr(&o));
     let time = |s: &str| (!s.is_empty()).then(|| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc));
-    common::stdout(&o)
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let f: Vec<&str> = l.splitn(13, ',').collect();
-            Row {
-                cue: f[0].into(),
-                village: f[1].into(),
-                slot: f[6].into(),
-                scheduled: time(f[7]).unwrap(),
-                started: time(f[8]),
-                ended: time(f[9]),
-                late_ms: f[10].parse().ok(),
-                outcome: f[11].into(),
-                detail: f[12].into(),
-            }
+    common::csv_records(&common::stdout(&o))
+        .into_iter()
+        .map(|r| Row {
+            cue: r["cue"].clone(),
+            village: r["village"].clone(),
+            slot: r["slot"].clone(),
+            scheduled: time(&r["scheduled"]).unwrap(),
+            started: time(&r["started"]),
+            ended: time(&r["ended"]),
+            late_ms: r["late_ms"].parse().ok(),
+            outcome: r["outcome"].clone(),
+            detail: r["detail"].clone(),
         })
         .collect()
 }

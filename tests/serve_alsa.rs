@@ -230,12 +230,13 @@ fn rows(root: &Path) -> Vec<Row> {
     let o = common::xiangyin(root, &["log", "--csv", "--village", VILLAGE]);
     assert!(o.status.success(), "log: {}{}", common::stdout(&o), common::stderr(&o));
     let time = |s: &str| (!s.is_empty()).then(|| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc));
-    common::stdout(&o)
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let f: Vec<&str> = l.splitn(13, ',').collect();
-            Row { cue: f[0].into(), scheduled: time(f[7]).unwrap(), started: time(f[8]), outcome: f[11].into() }
+    common::csv_records(&common::stdout(&o))
+        .into_iter()
+        .map(|r| Row {
+            cue: r["cue"].clone(),
+            scheduled: time(&r["scheduled"]).unwrap(),
+            started: time(&r["started"]),
+            outcome: r["outcome"].clone(),
         })
         .collect()
 }

@@ -3,6 +3,8 @@
 //! can be filtered and exported as CSV, playlist rotation is remembered, and `xiangyin log` prints
 //! it (called as a library function on temporary state folders).
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -392,31 +394,6 @@ fn the_log_is_in_time_order_and_filters_by_village_since_until_and_limit() {
     assert_eq!(villages, ["dongmen", "ximen"]);
 }
 
-/// Splits RFC 4180 CSV text into records of fields.
-fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let (mut records, mut record, mut field) = (Vec::new(), Vec::new(), String::new());
-    let mut chars = text.chars().peekable();
-    let mut quoted = false;
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            (true, '"') => quoted = false,
-            (true, c) => field.push(c),
-            (false, '"') => quoted = true,
-            (false, ',') => record.push(std::mem::take(&mut field)),
-            (false, '\n') => {
-                record.push(std::mem::take(&mut field));
-                records.push(std::mem::take(&mut record));
-            }
-            (false, c) => field.push(c),
-        }
-    }
-    records
-}
-
 #[test]
 fn csv_keeps_chinese_text_commas_and_quotes_intact() {
     let (_dir, s) = temp_store();
@@ -433,7 +410,7 @@ fn csv_keeps_chinese_text_commas_and_quotes_intact() {
     let text = String::from_utf8(out).unwrap();
     assert!(text.starts_with(&format!("{CSV_HEADER}\n")), "{text}");
     assert!(text.contains("\"东门村 \"\"大喇叭\"\", 第3路\n已断开\""), "{text}");
-    let records = parse_csv(&text);
+    let records = common::parse_csv(&text);
     assert_eq!(records.len(), 3, "{records:?}");
     let header: Vec<&str> = CSV_HEADER.split(',').collect();
     assert!(records.iter().all(|r| r.len() == header.len()), "{records:?}");

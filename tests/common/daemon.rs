@@ -4,7 +4,6 @@
 //! Include it with `#[path = "common/daemon.rs"] mod daemon;` beside `mod common;`.
 #![allow(dead_code)]
 
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -236,26 +235,22 @@ pub fn rows(root: &Path, state: Option<&Path>) -> Vec<Row> {
     let o = super::common::xiangyin(root, &args);
     assert!(o.status.success(), "log: {}{}", super::common::stdout(&o), super::common::stderr(&o));
     let time = |s: &str| (!s.is_empty()).then(|| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc));
-    let text = super::common::stdout(&o);
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
-    let col: HashMap<&str, usize> = header.iter().enumerate().map(|(i, h)| (*h, i)).collect();
-    lines
-        .map(|l| {
-            let f: Vec<&str> = l.splitn(header.len(), ',').collect();
-            let g = |k: &str| f.get(col[k]).copied().unwrap_or_default();
+    super::common::csv_records(&super::common::stdout(&o))
+        .into_iter()
+        .map(|r| {
+            let g = |k: &str| r.get(k).cloned().unwrap_or_default();
             Row {
-                cue: g("cue").into(),
-                village: g("village").into(),
-                clip: g("clip").into(),
-                priority: g("priority").into(),
-                slot: g("slot").into(),
-                scheduled: time(g("scheduled")).unwrap(),
-                started: time(g("started")),
-                ended: time(g("ended")),
+                cue: g("cue"),
+                village: g("village"),
+                clip: g("clip"),
+                priority: g("priority"),
+                slot: g("slot"),
+                scheduled: time(&g("scheduled")).unwrap(),
+                started: time(&g("started")),
+                ended: time(&g("ended")),
                 late_ms: g("late_ms").parse().ok(),
-                outcome: g("outcome").into(),
-                detail: g("detail").trim_matches('"').into(),
+                outcome: g("outcome"),
+                detail: g("detail"),
             }
         })
         .collect()

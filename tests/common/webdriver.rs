@@ -69,7 +69,9 @@ impl Serve {
         common::copy_demo_awake(root.path());
         prepare(root.path());
         let log = root.path().join("serve.log");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_xiangyin"))
+        // `XY_SERVE_BIN` runs another build (an older one, to see a test fail before its fix).
+        let bin = std::env::var("XY_SERVE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_xiangyin").to_owned());
+        let mut child = Command::new(bin)
             .arg("--root")
             .arg(root.path())
             .args(["serve", "--profile", profile, "--listen", "127.0.0.1:0"])
@@ -116,10 +118,7 @@ impl Serve {
     pub fn log_rows(&self) -> Vec<std::collections::BTreeMap<String, String>> {
         let o = common::xiangyin(self.root(), &["log", "--csv"]);
         assert!(o.status.success(), "xiangyin log --csv: {}", common::stderr(&o));
-        let text = common::stdout(&o);
-        let mut lines = text.lines();
-        let head: Vec<String> = lines.next().unwrap_or_default().split(',').map(str::to_owned).collect();
-        lines.map(|l| head.iter().cloned().zip(l.splitn(head.len(), ',').map(str::to_owned)).collect()).collect()
+        common::csv_records(&common::stdout(&o))
     }
 }
 
