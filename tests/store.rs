@@ -466,16 +466,13 @@ fn playlist_rotation_carries_on_after_a_restart() {
 // ---------------------------------------------------------------------------------------------
 // `xiangyin log`
 
-#[path = "common/demo.rs"]
-mod demo;
-
 /// The shipped demo station (Asia/Shanghai, villages dongmen 东门村, ximen 西门村, …) as the
 /// repository has it (not what `make run` did to the working tree), with the state folder `state`.
 fn demo_paths(state: &Path) -> Paths {
     static ROOT: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
     let root = ROOT.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        demo::copy_demo_from(Path::new(env!("CARGO_MANIFEST_DIR")), dir.path());
+        common::copy_demo(dir.path());
         dir
     });
     Paths::new(root.path(), Some(state))
