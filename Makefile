@@ -34,11 +34,11 @@ st-deps:
 	@st --version 2>/dev/null | grep -q "$(subst schemathesis==,,$(SCHEMATHESIS))" || { \
 	  echo "installing $(SCHEMATHESIS)"; python3 -m pip install --quiet --disable-pip-version-check "$(SCHEMATHESIS)"; }
 
-## The first build compiles about 320 crates: say so, and show cargo's progress bar even when
+## The first build compiles about 300 crates: say so, and show cargo's progress bar even when
 ## make's output is not a terminal, so a quiet screen is not taken for a hang.
 export CARGO_TERM_PROGRESS_WHEN ?= always
 export CARGO_TERM_PROGRESS_WIDTH ?= 80
-first-build-note = @[ -e target/$(1) ] || echo "first build ($(1)): compiling about 320 crates takes some 5-10 minutes on 2 cores; later builds take seconds"
+first-build-note = @[ -e target/$(1) ] || echo "first build ($(1)): compiling about 300 crates takes some 5-10 minutes on 2 cores; later builds only recompile xiangyin"
 
 build: deps
 	$(call first-build-note,release)
