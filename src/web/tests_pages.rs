@@ -148,10 +148,14 @@ async fn titles_and_names_from_files_are_shown_as_text() {
 #[tokio::test]
 async fn static_assets_are_served_with_their_content_types_and_a_version() {
     let (_dir, app) = demo_app();
-    let (_, _, body) = page(&app, "admin", "/").await;
+    // The village page links the three (its own script too); the others only app.css and app.js.
+    let (_, _, body) = page(&app, "admin", "/villages/dongmen").await;
+    let (_, _, dashboard) = page(&app, "admin", "/").await;
+    assert!(!dashboard.contains("/static/village.js"), "the dashboard loads no village script");
     for (name, content_type, needle) in [
         ("app.css", "text/css; charset=utf-8", "box-sizing"),
         ("app.js", "text/javascript; charset=utf-8", "'use strict'"),
+        ("village.js", "text/javascript; charset=utf-8", "window.xyPages.village"),
     ] {
         let start = body.find(&format!("/static/{name}?v=")).unwrap_or_else(|| panic!("no link to {name}"));
         let url = &body[start..start + body[start..].find('"').unwrap()];

@@ -1,4 +1,5 @@
-//! The pages' static assets, embedded in the binary: `/static/app.css` and `/static/app.js`.
+//! The pages' static assets, embedded in the binary: `/static/app.css`, `/static/app.js` (every
+//! page) and `/static/village.js` (the village page's own script).
 //!
 //! Pages link them as `/static/NAME?v=VERSION`, VERSION being the first 12 hex digits of the
 //! content's SHA-256, so a new build's assets are fetched anew. A request with the current
@@ -18,9 +19,14 @@ struct Asset {
     body: &'static str,
 }
 
-const ASSETS: [Asset; 2] = [
+const ASSETS: [Asset; 3] = [
     Asset { name: "app.css", content_type: "text/css; charset=utf-8", body: include_str!("../static/app.css") },
     Asset { name: "app.js", content_type: "text/javascript; charset=utf-8", body: include_str!("../static/app.js") },
+    Asset {
+        name: "village.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../static/village.js"),
+    },
 ];
 
 /// The version of each asset, in [`ASSETS`] order.

@@ -1,5 +1,5 @@
 //! The people-facing web pages: server-rendered HTML with a little vanilla JavaScript
-//! (`static/app.js`, no build step) that talks to the JSON API of `docs/web-api.md`.
+//! (`static/app.js`, and `static/village.js` on the village page; no build step) that talks to the JSON API of `docs/web-api.md`.
 //!
 //! - Chinese (zh-CN) by default, English with `?lang=en` (remembered in the cookie `xy_lang`);
 //!   every page shows a 中文/English switch and sets `<html lang>`. The words are in `i18n.rs`.
@@ -452,7 +452,7 @@ impl Ctx {
 <title>{title} · {app}</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="{css}">
-<script src="{js}" defer></script>
+{page_js}<script src="{js}" defer></script>
 </head>
 <body data-page="{id}" data-lang="{code}">
 <header class="top">
@@ -474,6 +474,11 @@ impl Ctx {
             app = esc(self.t(M::AppName)),
             css = assets::url("app.css"),
             js = assets::url("app.js"),
+            // A page with a script of its own loads it first; app.js calls it (see village.js).
+            page_js = match page.id {
+                "village" => format!("<script src=\"{}\" defer></script>\n", assets::url("village.js")),
+                _ => String::new(),
+            },
             id = page.id,
             code = self.lang.code(),
             station = esc(&self.station_name()),
