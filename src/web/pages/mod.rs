@@ -1,5 +1,6 @@
 //! The people-facing web pages: server-rendered HTML with a little vanilla JavaScript
-//! (`static/app.js`, and `static/village.js` on the village page; no build step) that talks to the JSON API of `docs/web-api.md`.
+//! (`static/app.js`, and `static/village.js` on the village page; no build step) that talks to
+//! the JSON API of `docs/web-api.md`.
 //!
 //! - Chinese (zh-CN) by default, English with `?lang=en` (remembered in the cookie `xy_lang`);
 //!   every page shows a 中文/English switch and sets `<html lang>`. The words are in `i18n.rs`.
