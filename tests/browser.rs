@@ -557,6 +557,7 @@ fn red_when_the_villages_hear_nothing_and_grey_when_the_station_is_gone() {
          document.body.classList.contains('stale') && a.querySelector('.alert-head').textContent",
     );
     b.ensure(gone.as_str().is_some_and(|s| s.starts_with("与广播站失去联系")), &format!("the lost banner: {gone}"));
+    b.same(b.text("#live-state"), "更新中断，正在重试…", "the dashboard's live label");
     b.same(
         b.js("return getComputedStyle(document.querySelector('main')).opacity"),
         "0.45",

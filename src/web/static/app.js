@@ -162,6 +162,7 @@
     if (LIVE.lost) {
       LIVE.lost = false;
       document.body.classList.remove('stale');
+      if ($('#live-state')) say($('#live-state'), t(LIVE.events ? 'LiveConnected' : 'LivePolling'));
       showHealth(LIVE.health);
     }
   }
@@ -170,6 +171,7 @@
     const secs = Math.round((Date.now() - LIVE.last) / 1000);
     LIVE.lost = true;
     document.body.classList.add('stale');
+    say($('#live-state'), t('LiveLost'));
     if (!box) return;
     box.hidden = false;
     box.dataset.state = 'lost';
