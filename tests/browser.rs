@@ -458,10 +458,16 @@ fn red_when_the_villages_hear_nothing_and_grey_when_the_station_is_gone() {
         w.resize(w.len() + data, 0);
         w
     };
-    let mistakes: [(&str, Vec<u8>, &str); 3] = [
+    // A recording cut short in copying: the header promises more than the file holds.
+    let cut = {
+        let whole = std::fs::read(tone(serve.root())).unwrap();
+        whole[..whole.len() / 2].to_vec()
+    };
+    let mistakes: [(&str, Vec<u8>, &str); 4] = [
         ("空文件.wav", Vec::new(), "文件是空的"),
         ("通知.mp3", "this is a text file, not a recording\n".repeat(200).into_bytes(), "这不是能读取的音频文件"),
         ("没开麦克风.wav", silent, "录音没有声音"),
+        ("没拷完.wav", cut, "就结束了"),
     ];
     b.choose("#upload-language", "cmn");
     for (name, bytes, expected) in mistakes {
@@ -521,6 +527,15 @@ fn red_when_the_villages_hear_nothing_and_grey_when_the_station_is_gone() {
         );
         b.ensure(!problem.contains(".yaml") && !has_english(&problem), &format!("no file, no English: {problem}"));
     }
+    // A gap no playlist may have, with a time that is right.
+    b.fill(&format!("{last} .slot-cron"), "0 7 * * *");
+    b.fill("#playlist-gap", "9999");
+    b.click("#playlist-save");
+    let status = b.wait_js(
+        "the refusal of the gap",
+        "const s = document.getElementById('playlist-status'); return s.classList.contains('error') && s.textContent",
+    );
+    b.same(status, "两项之间的间隔是 0 到 600 秒，不能是 9999 秒。", "the gap's refusal");
     b.shot("village-refused");
     expected_refusals(&b);
 
