@@ -48,13 +48,21 @@ fn card_note(plan: &Plan) -> Option<String> {
     let first = absent.first()?;
     let devices: Vec<&str> = absent.iter().map(|a| a.device.as_str()).collect();
     let (its, state) = if absent.len() == 1 { ("its card", "is") } else { ("its cards", "are") };
-    let what = if first.missing { "not present".to_owned() } else { format!("not usable: {}", first.why) };
     let fallback = if plan.profile.name == "virtual" {
         "serve would not start"
     } else {
         "serve would fall back to virtual: villages would hear nothing"
     };
-    Some(format!("{its} {} {state} {what}; {fallback}", devices.join(", ")))
+    let devices = devices.join(", ");
+    Some(if first.missing {
+        format!("{its} {devices} {state} not present; {fallback}")
+    } else {
+        // There but refusing: a running station holds it, or it takes no format the profile asks.
+        format!(
+            "{its} {devices} {state} there but not usable now ({}): unless a running station holds it, {fallback}",
+            first.why
+        )
+    })
 }
 
 /// `ok: 8 villages in 2 townships, 4 slots, 7 clips (7 approved), profile virtual; next cue ...`

@@ -95,14 +95,27 @@ pub fn run(
         priority,
         gain.0
     )?;
-    let running = playout::start(&plan.profile, &EngineConfig::default(), sinks, LEAD)?;
+    let running = match playout::start(&plan.profile, &EngineConfig::default(), sinks, LEAD) {
+        Ok(r) => r,
+        Err(e) => {
+            // The row written above must not stay `planned`.
+            log.failed(&format!("the playout could not start: {e}"));
+            return Err(e);
+        }
+    };
     running.handle.cue(CueCommand { id, zone: v.zone.clone(), audio, gain, chime: None, priority, start: 0 }, None);
     let limit = Duration::from_secs_f64(meta.duration_s + 10.0);
     let deadline = std::time::Instant::now() + limit;
     let mut ok = false;
-    // Outputs that carry this village and were not playing at some point during the clip.
-    let village_outputs: Vec<String> =
-        plan.profile.zones[&v.zone].iter().map(|c| plan.profile.outputs[c.output].name.to_string()).collect();
+    // Outputs the village hears through that were not playing at some point during the clip: its
+    // sound cards, or — for a zone only recorders feed — those (a recorder beside a card that plays
+    // does not make the village deaf, as for the station's own cues).
+    let outputs: Vec<&crate::config::Output> =
+        plan.profile.zones[&v.zone].iter().map(|c| &plan.profile.outputs[c.output]).collect();
+    let is_card = |o: &&crate::config::Output| matches!(o.kind, crate::config::OutputKind::Device { .. });
+    let heard_through: Vec<&crate::config::Output> =
+        if outputs.iter().any(is_card) { outputs.iter().copied().filter(is_card).collect() } else { outputs };
+    let village_outputs: Vec<String> = heard_through.iter().map(|o| o.name.to_string()).collect();
     let mut silent: Vec<(String, String)> = Vec::new();
     let mut ended = None;
     while let Ok(ev) = running.events.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())) {

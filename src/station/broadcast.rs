@@ -228,6 +228,33 @@ impl<A: Air> Station<A> {
                 ),
             }
         }
+        // The audio first: a recording that cannot be read fails the broadcast, and the villages
+        // that were to hear it get `missed` rows with the reason beside the others' rows.
+        let mut audio = Vec::new();
+        for cue in &chosen {
+            match self.audio(&cue.clip) {
+                Ok(a) => audio.push(a),
+                Err(e) => {
+                    for c in &chosen {
+                        not_aired.push(NotAired {
+                            cue: c.id,
+                            village: c.village.clone(),
+                            zone: c.zone.clone(),
+                            clip: Some(c.clip.clone()),
+                            language: Some(c.language.clone()),
+                            priority,
+                            at: now,
+                            outcome: AsRunOutcome::Missed,
+                            detail: format!("the recording {} could not be read: {e}", cue.clip),
+                        });
+                    }
+                    for n in not_aired {
+                        self.journal.write(Write::NotAired(n), now);
+                    }
+                    return Err(BroadcastError::Audio(cue.clip.to_string(), e));
+                }
+            }
+        }
         // Every village asked for gets its row, whatever happens next.
         for n in not_aired {
             self.journal.write(Write::NotAired(n), now);
@@ -243,8 +270,7 @@ impl<A: Air> Station<A> {
             )));
         }
         let mut commands = Vec::new();
-        for cue in &chosen {
-            let audio = self.audio(&cue.clip).map_err(|e| BroadcastError::Audio(cue.clip.to_string(), e))?;
+        for (cue, audio) in chosen.iter().zip(audio) {
             commands.push(CueCommand {
                 id: cue.id,
                 zone: cue.zone.clone(),

@@ -713,9 +713,20 @@ impl<A: Air> Station<A> {
 
     fn started(&mut self, id: CueId, at: DateTime<Utc>) {
         let Some(pos) = self.saved.pending.iter().position(|p| p.cue.id == id) else {
-            // A manual cue (on air from now), or one a reload forgot: log the start.
-            self.manual_started(id);
-            self.journal.write(Write::Started { id, at, late: None }, at);
+            // A manual cue (on air from now), or one a reload forgot: log the start, and — as
+            // for a scheduled cue — that its village cannot hear it, when it cannot.
+            if self.manual_started(id) {
+                self.journal.write(Write::Started { id, at, late: None }, at);
+                let zone = self.on_air.get(&id).map(|o| o.cue.zone.clone());
+                if let Some(detail) = zone.and_then(|z| self.zone_unheard(&z)).map(|t| t.en) {
+                    self.outcome(id, AsRunOutcome::FailedOutput, Some(&detail), at);
+                    if let Some(o) = self.on_air.get_mut(&id) {
+                        o.failed = Some(detail);
+                    }
+                }
+            } else {
+                self.journal.write(Write::Started { id, at, late: None }, at);
+            }
             return;
         };
         let p = self.saved.pending.remove(pos);

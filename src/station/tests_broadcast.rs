@@ -80,3 +80,26 @@ fn every_village_a_broadcast_asks_for_gets_a_row_and_quiet_hours_hold_for_all_bu
     assert_eq!(e.cues.len(), 1);
     assert!(e.skipped.is_empty() && e.unheard.is_empty(), "{e:#?}");
 }
+
+#[test]
+fn a_broadcast_the_villages_cannot_hear_is_logged_failed_output_not_played() {
+    let (_dir, mut s) = station(noon());
+    // serve fell back to recording: no sound card.
+    s.set_problem(
+        super::Concern::Fallback,
+        Some(("no sound card — villages hear NOTHING: test".into(), "没有声卡——各村听不到广播：测试".into())),
+        noon(),
+    );
+    let chime = ItemRef::Clip(ClipId::new("39e324582b3f496d").unwrap());
+    let dongmen = Targets { villages: vec!["dongmen".into()], ..Default::default() };
+    let b = s.broadcast(&dongmen, &chime, Priority::Emergency, noon()).unwrap();
+    assert_eq!(b.cues.len(), 1);
+    assert_eq!(b.unheard.len(), 1, "the broadcast says dongmen will not hear it: {b:#?}");
+    for ev in s.air_mut().advance(noon() + chrono::Duration::seconds(10)) {
+        s.on_event(ev).unwrap();
+    }
+    let row = &s.store().query(&Filter::default()).unwrap()[0];
+    assert_eq!(row.state(), "failed-output", "{row:?}");
+    assert!(row.detail.as_deref().is_some_and(|d| d.starts_with("recorded only, no loudspeaker")), "{row:?}");
+    assert!(row.started.is_some(), "it was recorded: {row:?}");
+}

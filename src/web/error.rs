@@ -304,10 +304,14 @@ where
     }
 }
 
-/// The language a request's sentences are for: `?lang=`, else the page-language cookie, else
-/// the first of Accept-Language that the station speaks, else Chinese.
+/// The language a request's sentences are for: `?lang=`, else `X-XY-Lang` (what the pages'
+/// script sends: the language of the page that asks), else the page-language cookie, else the
+/// first of Accept-Language that the station speaks, else Chinese.
 pub fn request_lang(headers: &axum::http::HeaderMap, query: Option<&str>) -> Lang {
-    let from_query = query.and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang="))).and_then(Lang::parse);
+    let from_query = query
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang=")))
+        .and_then(Lang::parse)
+        .or_else(|| headers.get("x-xy-lang").and_then(|v| v.to_str().ok()).and_then(Lang::parse));
     let from_cookie = || super::auth::cookie(headers, super::i18n::LANG_COOKIE).and_then(Lang::parse);
     let from_accept = || {
         headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(|v| {
@@ -392,4 +396,30 @@ pub async fn json_errors(req: axum::extract::Request, next: axum::middleware::Ne
     parts.headers.remove(axum::http::header::CONTENT_LENGTH);
     parts.headers.insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/json"));
     Response::from_parts(parts, axum::body::Body::from(error_body(&message, lang, None)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{HeaderMap, HeaderValue};
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn the_asking_pages_language_wins_over_a_cookie_another_tab_changed() {
+        // An English page asks while another tab has switched the cookie to Chinese.
+        let h = headers(&[("x-xy-lang", "en"), ("cookie", "xy_lang=zh"), ("accept-language", "zh-CN")]);
+        assert_eq!(request_lang(&h, None), Lang::En);
+        assert_eq!(request_lang(&h, Some("lang=zh")), Lang::Zh, "?lang= says it outright");
+        // Without the page's word: the cookie, then the browser's languages, then Chinese.
+        assert_eq!(request_lang(&headers(&[("cookie", "xy_lang=en"), ("accept-language", "zh")]), None), Lang::En);
+        assert_eq!(request_lang(&headers(&[("accept-language", "fr, en;q=0.8")]), None), Lang::En);
+        assert_eq!(request_lang(&headers(&[("x-xy-lang", "fr")]), None), Lang::Zh);
+    }
 }

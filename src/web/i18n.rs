@@ -190,6 +190,7 @@ messages! {
     OutputDown: "故障", "down";
     NotReaching: "听不到", "not heard";
     AlertNotHeard: "各村听不到广播", "The villages hear nothing";
+    AlertSomeNotHeard: "有的村听不到广播", "Some villages hear nothing";
     AlertDegraded: "广播站出了问题", "The station has a problem";
     StationLost: "与广播站失去联系：这一页显示的内容可能已经过时（{secs} 秒前最后收到广播站的消息）", "Lost contact with the station: what this page shows may be out of date (last heard from it {secs} s ago)";
     StationBack: "已重新连上广播站", "In contact with the station again";

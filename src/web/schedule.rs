@@ -337,7 +337,7 @@ fn in_editor_words(p: &crate::config::Problem, text: &str) -> Text {
             Text::new(format!("Item {}", before + 1), format!("第 {} 项", before + 1))
         }
         _ if slot == 0 && in_items.is_some_and(|l| l.trim_start().starts_with("items:")) => {
-            let n = lines[..p.line].iter().rev().take_while(|l| l.starts_with("      - ")).count();
+            let n = lines[..p.line.min(lines.len())].iter().rev().take_while(|l| l.starts_with("      - ")).count();
             Text::new(format!("Item {n}"), format!("第 {n} 项"))
         }
         "cron" => Text::new(format!("Time to play {slot}"), format!("第 {slot} 个播放时间")),

@@ -227,3 +227,23 @@ async fn every_page_renders_its_test_ids_for_the_roles_that_may_use_it() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(body.contains("没有这个村：atlantis。"), "{body}");
 }
+
+#[tokio::test]
+async fn the_banner_says_which_villages_do_not_hear_no_card_means_none_a_card_down_means_some() {
+    use crate::station::Concern;
+    let (_dir, app) = demo_app();
+    let (_, _, body) = page(&app, "admin", "/").await;
+    assert!(body.contains(r#"id="station-alert" role="alert" data-state="ok" hidden"#), "no banner while all is well");
+    let now = chrono::Utc::now();
+    let down = ("output `card` is not playing: stuck".to_owned(), "输出 `card` 没有在播：卡住了".to_owned());
+    app.state.station().set_problem(Concern::Output("card".into()), Some(down), now);
+    let (_, _, body) = page(&app, "admin", "/").await;
+    assert!(body.contains(r#"<strong class="alert-head">有的村听不到广播</strong>"#), "{body}");
+    assert!(body.contains(r#"<li data-reason="output">输出 `card` 没有在播：卡住了</li>"#), "{body}");
+    let (_, _, body) = page(&app, "admin", "/library?lang=en").await;
+    assert!(body.contains(r#"<strong class="alert-head">Some villages hear nothing</strong>"#), "{body}");
+    let none = ("no sound card — villages hear NOTHING: test".to_owned(), "没有声卡——各村听不到广播：测试".to_owned());
+    app.state.station().set_problem(Concern::Fallback, Some(none), now);
+    let (_, _, body) = page(&app, "admin", "/").await;
+    assert!(body.contains(r#"<strong class="alert-head">各村听不到广播</strong>"#), "{body}");
+}

@@ -56,7 +56,10 @@ pub(crate) async fn page(ctx: Ctx) -> PageResult {
                 (None, None) => nothing.to_owned(),
             };
             let up = match &v.unheard {
-                Some(why) => format!("{}：{}", ctx.t(M::NotReaching), why.get(ctx.lang)),
+                Some(why) => {
+                    let colon = if ctx.lang == crate::domain::Lang::Zh { "：" } else { ": " };
+                    format!("{}{colon}{}", ctx.t(M::NotReaching), why.get(ctx.lang))
+                }
                 None if v.output_up && v.recorded_only => ctx.t(M::RecordedOnly).to_owned(),
                 None if v.output_up => ctx.t(M::OutputUp).to_owned(),
                 None => ctx.t(M::OutputDown).to_owned(),

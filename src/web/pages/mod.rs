@@ -404,8 +404,14 @@ impl Ctx {
     /// while all is well. The script also uses it to say when the page has lost the station.
     fn alert_html(&self) -> String {
         let problems = self.state.station().health().problems();
-        let not_heard = problems.iter().any(|p| p.reason == "fallback" || p.reason == "output");
-        let head = if not_heard { self.t(M::AlertNotHeard) } else { self.t(M::AlertDegraded) };
+        // No card at all: no village hears; an output down: the villages it feeds (its line says which).
+        let head = if problems.iter().any(|p| p.reason == "fallback") {
+            self.t(M::AlertNotHeard)
+        } else if problems.iter().any(|p| p.reason == "output") {
+            self.t(M::AlertSomeNotHeard)
+        } else {
+            self.t(M::AlertDegraded)
+        };
         let items: String = problems
             .iter()
             .map(|p| {

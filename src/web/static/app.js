@@ -60,13 +60,17 @@
 
   /** A JSON API call: {ok, status, data, error} where error is the server's sentence. */
   /** The page's language, sent with every request so the station answers in it (the browser's
-   *  own Accept-Language may differ from the language the person chose for the pages). */
+   *  own Accept-Language may differ from the language the person chose for the pages, and the
+   *  language cookie may have changed in another tab): X-XY-Lang comes first at the station. */
   function pageLang() {
     return document.documentElement.lang || 'zh-CN';
   }
+  function pageCode() {
+    return document.body.dataset.lang === 'en' ? 'en' : 'zh';
+  }
 
   async function api(method, url, body) {
-    const headers = { Accept: 'application/json', 'Accept-Language': pageLang() };
+    const headers = { Accept: 'application/json', 'Accept-Language': pageLang(), 'X-XY-Lang': pageCode() };
     if (method !== 'GET') headers['X-CSRF-Token'] = csrf();
     const init = { method: method, headers: headers, credentials: 'same-origin' };
     if (body !== undefined) {
@@ -152,8 +156,9 @@
     const problems = (h && h.problems) || [];
     box.dataset.state = problems.length ? 'degraded' : 'ok';
     box.hidden = problems.length === 0;
-    const notHeard = problems.some(function (p) { return p.reason === 'fallback' || p.reason === 'output'; });
-    $('.alert-head', box).textContent = notHeard ? t('AlertNotHeard') : t('AlertDegraded');
+    const has = function (reason) { return problems.some(function (p) { return p.reason === reason; }); };
+    $('.alert-head', box).textContent = has('fallback') ? t('AlertNotHeard')
+      : has('output') ? t('AlertSomeNotHeard') : t('AlertDegraded');
     $('.alert-list', box).replaceChildren.apply($('.alert-list', box),
       problems.map(function (p) { return el('li', { 'data-reason': p.reason }, textOf(p)); }));
   }
@@ -192,7 +197,20 @@
         es.addEventListener('villages', heard);
         es.addEventListener('tick', heard);
         // The browser reconnects by itself; until then the page says it has lost the station.
-        es.onerror = function () { lost(); };
+        // When the station answered with an error instead (a session that expired, a proxy's
+        // 502), the browser gives up: ask the station now and then, and open a new stream once it
+        // answers (api() takes a 401 to the login page).
+        es.onerror = function () {
+          lost();
+          if (es.readyState !== EventSource.CLOSED || LIVE.events !== es) return;
+          LIVE.events = null;
+          const retry = function () {
+            api('GET', '/api/villages').then(function (r) {
+              if (r.ok) { if (!LIVE.events) open(); } else if (r.status !== 401) setTimeout(retry, 5000);
+            });
+          };
+          setTimeout(retry, 3000);
+        };
         LIVE.listeners.forEach(function (l) { es.addEventListener(l[0], l[1]); });
       };
       open();
@@ -277,7 +295,7 @@
         out.dataset.recordedOnly = String(!!v.recorded_only);
         card.dataset.reaching = String(v.reaching !== false);
         $('.output-name', out).textContent = v.output;
-        $('.output-word', out).textContent = v.unheard ? t('NotReaching') + '：' + textOf(v.unheard)
+        $('.output-word', out).textContent = v.unheard ? t('NotReaching') + (document.body.dataset.lang === 'en' ? ': ' : '：') + textOf(v.unheard)
           : !v.output_up ? t('OutputDown') : v.recorded_only ? t('RecordedOnly') : t('OutputUp');
         card.classList.toggle('on-air', !!v.now_playing);
       }
@@ -376,6 +394,7 @@
       xhr.setRequestHeader('X-CSRF-Token', csrf());
       xhr.setRequestHeader('Accept', 'application/json');
       xhr.setRequestHeader('Accept-Language', pageLang());
+      xhr.setRequestHeader('X-XY-Lang', pageCode());
       xhr.upload.onprogress = function (ev) {
         if (!ev.lengthComputable) return;
         bar.value = ev.loaded / ev.total;
