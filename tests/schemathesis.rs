@@ -38,7 +38,11 @@ fn the_api_keeps_every_promise_its_openapi_document_makes() {
     let d = Daemon::start(Start::new(root, "virtual"));
     let seed = std::env::var("XY_ST_SEED").unwrap_or_else(|_| "20261204".into());
     let report = common::repo().join("target/schemathesis");
+    // schemathesis keeps a cache (known crashes to replay) in its working folder: a fresh folder
+    // each run, so no run depends on what an earlier one left, and the checkout stays clean.
+    let scratch = tempfile::tempdir().unwrap();
     let run = Command::new("st")
+        .current_dir(scratch.path())
         .arg("--config-file")
         .arg(common::repo().join("tests/schemathesis.toml"))
         .args(["run", &d.url("/api/openapi.json"), "--checks", "all", "--max-examples", "60", "--seed", &seed])
