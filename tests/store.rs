@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeZone, Utc};
 use xiangyin::commands::{Paths, log};
 use xiangyin::config::{ItemRef, Playlist, PlaylistMode};
-use xiangyin::domain::{ClipId, Cue, CueId, GainDb, Language, MessageId, PlaylistId, Priority, VillageId, ZoneId};
+use xiangyin::domain::{
+    ClipId, Cue, CueId, GainDb, Language, MessageId, PlaylistId, Priority, Text, VillageId, ZoneId,
+};
 use xiangyin::scheduler::{Outcome, Planned, PlaylistState};
 use xiangyin::store::{self, AsRunOutcome, CSV_HEADER, Filter, Store};
 
@@ -136,7 +138,10 @@ fn a_preempted_cue_that_resumes_and_finishes_is_logged_as_resumed() {
     let (_dir, s) = temp_store();
     s.record_planned(&play(1, "dongmen", cst(1, 7, 0))).unwrap();
     s.mark_started(CueId(1), cst(1, 7, 0), None).unwrap();
-    assert!(s.mark_outcome(CueId(1), AsRunOutcome::Preempted, Some("emergency 8842")).unwrap());
+    assert!(
+        s.mark_outcome(CueId(1), AsRunOutcome::Preempted, Some(&Text::new("emergency 8842", "emergency 8842")))
+            .unwrap()
+    );
     assert_eq!(s.get(CueId(1)).unwrap().unwrap().state(), "preempted");
     assert!(s.mark_outcome(CueId(1), AsRunOutcome::Resumed, None).unwrap());
     assert!(s.mark_ended(CueId(1), cst(1, 7, 3), AsRunOutcome::Resumed).unwrap());
@@ -166,7 +171,10 @@ fn a_late_start_stays_late_in_the_log_after_it_played_to_its_end() {
 fn an_output_failure_before_the_start_is_final_and_names_the_output() {
     let (_dir, s) = temp_store();
     s.record_planned(&play(1, "dongmen", cst(1, 7, 0))).unwrap();
-    assert!(s.mark_outcome(CueId(1), AsRunOutcome::FailedOutput, Some("card (alsa:hw:1)")).unwrap());
+    assert!(
+        s.mark_outcome(CueId(1), AsRunOutcome::FailedOutput, Some(&Text::new("card (alsa:hw:1)", "card (alsa:hw:1)")))
+            .unwrap()
+    );
     assert!(!s.mark_started(CueId(1), cst(1, 7, 0), None).unwrap(), "a final row does not start");
     let r = s.get(CueId(1)).unwrap().unwrap();
     assert_eq!((r.outcome, r.detail.as_deref()), (Some(AsRunOutcome::FailedOutput), Some("card (alsa:hw:1)")));
@@ -208,7 +216,10 @@ fn unfinished_lists_what_a_crash_left_open_before_the_instant() {
     assert_eq!(open[0].state(), "on-air");
     assert_eq!(open[1].state(), "planned");
     // The caller decides: the on-air one was cut off, the other one is missed. Then nothing is open.
-    assert!(s.mark_outcome(CueId(1), AsRunOutcome::Stopped, Some("station restarted")).unwrap());
+    assert!(
+        s.mark_outcome(CueId(1), AsRunOutcome::Stopped, Some(&Text::new("station restarted", "station restarted")))
+            .unwrap()
+    );
     assert!(s.mark_outcome(CueId(3), AsRunOutcome::Missed, None).unwrap());
     assert!(s.unfinished(cst(1, 8, 0)).unwrap().iter().all(|r| r.cue == CueId(1)));
     s.mark_ended(CueId(1), cst(1, 8, 0), AsRunOutcome::Stopped).unwrap();
@@ -401,7 +412,7 @@ fn csv_keeps_chinese_text_commas_and_quotes_intact() {
     p.slot = "晨间通知, 东门村".into();
     s.record_planned(&p).unwrap();
     let detail = "东门村 \"大喇叭\", 第3路\n已断开";
-    s.mark_outcome(CueId(1), AsRunOutcome::FailedOutput, Some(detail)).unwrap();
+    s.mark_outcome(CueId(1), AsRunOutcome::FailedOutput, Some(&Text::new(detail, detail))).unwrap();
     s.record_planned(&entry(2, "ximen", cst(1, 7, 5), Outcome::NoVariant { message: "flu-vaccine".into() })).unwrap();
 
     let mut out = Vec::new();

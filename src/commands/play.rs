@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::Paths;
 use crate::config::{self, OutputKind};
-use crate::domain::{ClipId, Cue, CueId, Priority, TimeOfDay, VillageId};
+use crate::domain::{ClipId, Cue, CueId, Priority, Text, TimeOfDay, VillageId};
 use crate::engine::{CueCommand, EngineConfig, EventKind};
 use crate::output;
 use crate::playout::{self, PlayoutEvent};
@@ -71,7 +71,7 @@ pub fn run(
         match output::open(o, &paths.state, "play", start) {
             Ok(s) => sinks.push(s),
             Err(e) => {
-                log.failed(&e.to_string());
+                log.failed(Text::new(e.to_string(), format!("输出打不开：{e}")));
                 writeln!(out, "{e}")?;
                 writeln!(out, "(try `--profile virtual` to record to WAV instead)")?;
                 return Ok(false);
@@ -99,7 +99,7 @@ pub fn run(
         Ok(r) => r,
         Err(e) => {
             // The row written above must not stay `planned`.
-            log.failed(&format!("the playout could not start: {e}"));
+            log.failed(Text::new(format!("the playout could not start: {e}"), format!("播出没能启动：{e}")));
             return Err(e);
         }
     };
@@ -144,9 +144,12 @@ pub fn run(
     running.shutdown();
     // The as-run log says what the village heard, as for the station's own cues.
     match (ended, silent.first()) {
-        (_, Some((o, reason))) => log.failed(&format!("output {o}: {reason}")),
+        (_, Some((o, reason))) => log.failed(Text::new(
+            format!("output {o}: {reason}"),
+            format!("输出 {o}：{}", crate::output::reason_zh(reason)),
+        )),
         (Some(at), None) => log.ended(at, AsRunOutcome::Played),
-        (None, None) => log.failed("did not finish playing"),
+        (None, None) => log.failed(Text::new("did not finish playing", "没有播完")),
     }
     if ok && !silent.is_empty() {
         let names: Vec<String> = silent.iter().map(|(o, _)| format!("`{o}`")).collect();
@@ -188,7 +191,7 @@ impl AsRun {
     fn open(paths: &Paths, cue: Cue) -> AsRun {
         let id = cue.id;
         let store = Store::open(&store::default_path(&paths.state))
-            .and_then(|s| s.record_cue_saying(&cue, Some(DETAIL)).map(|_| s));
+            .and_then(|s| s.record_cue_saying(&cue, Some(&Text::new(DETAIL, DETAIL))).map(|_| s));
         match store {
             Ok(s) => AsRun { store: Some(s), id },
             Err(e) => {
@@ -214,10 +217,9 @@ impl AsRun {
         self.write("end", |s| s.mark_ended(self.id, at, outcome));
     }
 
-    fn failed(&self, why: &str) {
-        self.write("outcome", |s| {
-            s.mark_outcome(self.id, AsRunOutcome::FailedOutput, Some(&format!("{DETAIL}: {why}")))
-        });
+    fn failed(&self, why: Text) {
+        let detail = Text::new(format!("{DETAIL}: {}", why.en), format!("{DETAIL}：{}", why.zh));
+        self.write("outcome", |s| s.mark_outcome(self.id, AsRunOutcome::FailedOutput, Some(&detail)));
     }
 }
 

@@ -171,7 +171,7 @@ impl<A: Air> Station<A> {
                     priority,
                     at: now,
                     outcome,
-                    detail: why.en.clone(),
+                    detail: why.clone(),
                 });
                 skipped.push(Skipped { village: vid.clone(), outcome: outcome.name(), why });
             };
@@ -245,7 +245,10 @@ impl<A: Air> Station<A> {
                             priority,
                             at: now,
                             outcome: AsRunOutcome::Missed,
-                            detail: format!("the recording {} could not be read: {e}", cue.clip),
+                            detail: Text::new(
+                                format!("the recording {} could not be read: {e}", cue.clip),
+                                format!("录音 {} 读不出来：{e}", cue.clip),
+                            ),
                         });
                     }
                     for n in not_aired {

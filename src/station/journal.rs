@@ -33,7 +33,7 @@ pub(super) enum Write {
     /// A cue started.
     Started { id: CueId, at: DateTime<Utc>, late: Option<Duration> },
     /// A cue's outcome (not its end).
-    Outcome { id: CueId, outcome: AsRunOutcome, detail: Option<String> },
+    Outcome { id: CueId, outcome: AsRunOutcome, detail: Option<crate::domain::Text> },
     /// A cue ended.
     Ended { id: CueId, at: DateTime<Utc>, outcome: AsRunOutcome },
     /// The scheduler state alone.
@@ -218,7 +218,7 @@ impl Journal {
             Write::Cue(c) => s.record_cue(c),
             Write::NotAired(n) => s.record_not_aired(n),
             Write::Started { id, at, late } => s.mark_started(*id, *at, *late),
-            Write::Outcome { id, outcome, detail } => s.mark_outcome(*id, *outcome, detail.as_deref()),
+            Write::Outcome { id, outcome, detail } => s.mark_outcome(*id, *outcome, detail.as_ref()),
             Write::Ended { id, at, outcome } => s.mark_ended(*id, *at, *outcome),
             Write::State(v) => s.save_json(self.key, v).map(|()| true),
         }

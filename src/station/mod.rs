@@ -51,7 +51,7 @@ pub use projection::Projection;
 pub use status::VillageStatus;
 
 use crate::config::Plan;
-use crate::domain::{ClipId, Cue, CueId, GainDb, ZoneId};
+use crate::domain::{ClipId, Cue, CueId, GainDb, Text, ZoneId};
 use crate::engine::{CueCommand, EventKind};
 use crate::library::{ClipMeta, Library};
 use crate::playout::PlayoutEvent;
@@ -291,12 +291,22 @@ impl<A: Air> Station<A> {
         let horizon = now + chrono::Duration::from_std(CATCH_UP).unwrap_or_default();
         for row in self.journal.store().unfinished(horizon)? {
             if row.started.is_some() {
-                if self.outcome(row.cue, AsRunOutcome::Stopped, Some("the station stopped while it was on air"), now) {
+                if self.outcome(
+                    row.cue,
+                    AsRunOutcome::Stopped,
+                    Some(Text::new("the station stopped while it was on air", "播出时广播站停了")),
+                    now,
+                ) {
                     r.interrupted += 1;
                     self.metrics.count(&row.village, AsRunOutcome::Stopped);
                 }
             } else if !pending.contains(&row.cue)
-                && self.outcome(row.cue, AsRunOutcome::Missed, Some("the station was not running"), now)
+                && self.outcome(
+                    row.cue,
+                    AsRunOutcome::Missed,
+                    Some(Text::new("the station was not running", "那时广播站没有运行")),
+                    now,
+                )
             {
                 r.missed += 1;
                 self.metrics.count(&row.village, AsRunOutcome::Missed);
@@ -409,8 +419,8 @@ impl<A: Air> Station<A> {
     }
 
     /// Writes (or holds) an outcome; true when it changed the row or is held.
-    fn outcome(&mut self, id: CueId, outcome: AsRunOutcome, detail: Option<&str>, now: DateTime<Utc>) -> bool {
-        self.journal.write(Write::Outcome { id, outcome, detail: detail.map(str::to_owned) }, now)
+    fn outcome(&mut self, id: CueId, outcome: AsRunOutcome, detail: Option<Text>, now: DateTime<Utc>) -> bool {
+        self.journal.write(Write::Outcome { id, outcome, detail }, now)
     }
 
     fn plan_window(&mut self, from: DateTime<Utc>, to: DateTime<Utc>, now: DateTime<Utc>) {
@@ -505,8 +515,11 @@ impl<A: Air> Station<A> {
             }
             let late = (now - p.cue.at).to_std().unwrap_or_default();
             if late > p.grace {
-                let detail = format!("due {}, the station could not play it within the slot's grace", p.cue.at);
-                if self.outcome(id, AsRunOutcome::Missed, Some(&detail), now) {
+                let detail = Text::new(
+                    format!("due {}, the station could not play it within the slot's grace", p.cue.at),
+                    format!("应在 {} 播出，广播站没能在这个播放时间的宽限内播", p.cue.at),
+                );
+                if self.outcome(id, AsRunOutcome::Missed, Some(detail), now) {
                     self.metrics.count(&p.cue.village, AsRunOutcome::Missed);
                 }
                 self.forget(id);
@@ -519,9 +532,12 @@ impl<A: Air> Station<A> {
                     self.unreadable.remove(&id);
                 }
                 Err(e) => {
-                    let detail = format!("its recording {} could not be read: {e}", p.cue.clip);
-                    tracing::error!(cue = %id, "{detail}");
-                    if self.outcome(id, AsRunOutcome::Missed, Some(&detail), now) {
+                    let detail = Text::new(
+                        format!("its recording {} could not be read: {e}", p.cue.clip),
+                        format!("它的录音 {} 读不出来：{e}", p.cue.clip),
+                    );
+                    tracing::error!(cue = %id, "{}", detail.en);
+                    if self.outcome(id, AsRunOutcome::Missed, Some(detail), now) {
                         self.metrics.count(&p.cue.village, AsRunOutcome::Missed);
                     }
                     self.unreadable.remove(&id);
@@ -622,7 +638,12 @@ impl<A: Air> Station<A> {
                     let on_air = self.on_air.remove(&id);
                     let done = match &on_air {
                         Some(_) => self.journal.write(Write::Ended { id, at, outcome: AsRunOutcome::Stopped }, at),
-                        None => self.outcome(id, AsRunOutcome::Stopped, Some("stopped before it started"), at),
+                        None => self.outcome(
+                            id,
+                            AsRunOutcome::Stopped,
+                            Some(Text::new("stopped before it started", "还没开始就被停下了")),
+                            at,
+                        ),
                     };
                     self.forget(id);
                     if let (true, Some(o)) = (done, on_air) {
@@ -635,14 +656,18 @@ impl<A: Air> Station<A> {
             }
             PlayoutEvent::Refused { id, why } => {
                 tracing::error!(cue = %id, "the engine refused a cue: {why}");
-                self.outcome(id, AsRunOutcome::FailedOutput, Some(&why), now);
+                let zh = format!("播出引擎没有接受：{}", crate::output::reason_zh(&why));
+                self.outcome(id, AsRunOutcome::FailedOutput, Some(Text::new(why, zh)), now);
                 self.forget(id);
             }
             PlayoutEvent::OutputDegraded { output, reason } => {
                 tracing::error!(output, "output degraded: {reason}");
                 self.metrics.outputs.insert(output.clone(), false);
                 let zones = self.zones_of(&output);
-                let detail = format!("output {output}: {reason}");
+                let detail = Text::new(
+                    format!("output {output}: {reason}"),
+                    format!("输出 {output}：{}", crate::output::reason_zh(&reason)),
+                );
                 let failing: Vec<CueId> = self
                     .on_air
                     .iter()
@@ -655,9 +680,9 @@ impl<A: Air> Station<A> {
                         && self.zone_unheard(&zone).is_some()
                     {
                         if let Some(o) = self.on_air.get_mut(&id) {
-                            o.failed = Some(detail.clone());
+                            o.failed = Some(detail.en.clone());
                         }
-                        self.outcome(id, AsRunOutcome::FailedOutput, Some(&detail), now);
+                        self.outcome(id, AsRunOutcome::FailedOutput, Some(detail.clone()), now);
                     }
                 }
                 let reason_zh = crate::output::reason_zh(&reason);
@@ -718,11 +743,11 @@ impl<A: Air> Station<A> {
             if self.manual_started(id) {
                 self.journal.write(Write::Started { id, at, late: None }, at);
                 let zone = self.on_air.get(&id).map(|o| o.cue.zone.clone());
-                if let Some(detail) = zone.and_then(|z| self.zone_unheard(&z)).map(|t| t.en) {
-                    self.outcome(id, AsRunOutcome::FailedOutput, Some(&detail), at);
+                if let Some(detail) = zone.and_then(|z| self.zone_unheard(&z)) {
                     if let Some(o) = self.on_air.get_mut(&id) {
-                        o.failed = Some(detail);
+                        o.failed = Some(detail.en.clone());
                     }
+                    self.outcome(id, AsRunOutcome::FailedOutput, Some(detail), at);
                 }
             } else {
                 self.journal.write(Write::Started { id, at, late: None }, at);
@@ -734,8 +759,9 @@ impl<A: Air> Station<A> {
         self.dirty = true;
         let late = (at - p.cue.at).to_std().ok().filter(|d| *d > LATE_AFTER);
         self.journal.write(Write::Started { id, at, late }, at);
-        let failed = self.zone_unheard(&p.cue.zone).map(|t| t.en);
-        if let Some(detail) = &failed {
+        let unheard = self.zone_unheard(&p.cue.zone);
+        let failed = unheard.as_ref().map(|t| t.en.clone());
+        if let Some(detail) = unheard {
             self.outcome(id, AsRunOutcome::FailedOutput, Some(detail), at);
         }
         self.on_air.insert(id, OnAir { cue: p.cue, resumed: false, failed, late: late.is_some() });

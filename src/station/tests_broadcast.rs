@@ -101,5 +101,8 @@ fn a_broadcast_the_villages_cannot_hear_is_logged_failed_output_not_played() {
     let row = &s.store().query(&Filter::default()).unwrap()[0];
     assert_eq!(row.state(), "failed-output", "{row:?}");
     assert!(row.detail.as_deref().is_some_and(|d| d.starts_with("recorded only, no loudspeaker")), "{row:?}");
+    // In both languages: the Chinese log page reads the Chinese one.
+    let zh = row.detail_in(crate::domain::Lang::Zh).unwrap_or_default();
+    assert!(zh.starts_with("只录了音，没有送到喇叭：没有声卡——各村听不到广播：测试"), "{zh}");
     assert!(row.started.is_some(), "it was recorded: {row:?}");
 }

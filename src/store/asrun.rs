@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, ToSql, params, params_from_iter};
 
 use super::{AsRunOutcome, Store, StoreError, parse_stamp, stamp};
-use crate::domain::{ClipId, Cue, CueId, Language, Priority, VillageId, ZoneId};
+use crate::domain::{ClipId, Cue, CueId, Lang, Language, Priority, Text, VillageId, ZoneId};
 use crate::scheduler::{Outcome, Planned};
 
 /// One row of the as-run log.
@@ -55,9 +55,19 @@ pub struct AsRunRow {
     /// Free text: the failed output's name, the message without a variant, the original instant of
     /// a deferred cue, a chime that could not play.
     pub detail: Option<String>,
+    /// The same in Chinese (rows written before schema V3 have none).
+    pub detail_zh: Option<String>,
 }
 
 impl AsRunRow {
+    /// The detail in `lang`: the Chinese one on Chinese pages when there is one, else the English.
+    pub fn detail_in(&self, lang: Lang) -> Option<&str> {
+        match lang {
+            Lang::Zh => self.detail_zh.as_deref().or(self.detail.as_deref()),
+            Lang::En => self.detail.as_deref(),
+        }
+    }
+
     /// The outcome's name, or `on-air` (started, not ended, no outcome yet) or `planned`.
     pub fn state(&self) -> &'static str {
         match (self.outcome, self.started) {
@@ -87,8 +97,8 @@ pub struct NotAired {
     pub at: DateTime<Utc>,
     /// Why not (final: `no-variant`, `skipped-quiet-hours`, `skipped-expired`).
     pub outcome: AsRunOutcome,
-    /// In words.
-    pub detail: String,
+    /// In words, in both languages.
+    pub detail: Text,
 }
 
 /// Which rows [`Store::query`] returns. The default is every row.
@@ -105,8 +115,7 @@ pub struct Filter {
 }
 
 /// Columns read into an [`AsRunRow`], in [`Raw`] order.
-const COLUMNS: &str =
-    "cue, village, zone, clip, language, priority, slot, scheduled, started, ended, late_ms, outcome, detail";
+const COLUMNS: &str = "cue, village, zone, clip, language, priority, slot, scheduled, started, ended, late_ms, outcome, detail, detail_zh";
 /// Scheduled time, then cue id in u64 order (ids at or above 2^63 are stored negative).
 const ORDER: &str = "ORDER BY scheduled, cue < 0, cue";
 /// Rows not final: planned, or started and not ended.
@@ -179,7 +188,7 @@ impl Store {
     }
 
     /// [`Store::record_cue`] with a `detail` (who played it: `xiangyin play`).
-    pub fn record_cue_saying(&self, cue: &Cue, detail: Option<&str>) -> Result<bool, StoreError> {
+    pub fn record_cue_saying(&self, cue: &Cue, detail: Option<&Text>) -> Result<bool, StoreError> {
         let row = NewRow {
             cue: cue.id,
             village: cue.village.as_str(),
@@ -190,7 +199,7 @@ impl Store {
             slot: cue.slot.as_deref(),
             scheduled: cue.at,
             outcome: None,
-            detail: detail.map(str::to_owned),
+            detail: detail.cloned(),
         };
         row.insert(&self.conn).map_err(|e| self.err("record_cue", e))
     }
@@ -256,16 +265,20 @@ impl Store {
     /// `stopped` or `failed-output` for one that never started (the row is then final).
     /// `Ok(false)` when the cue is unknown or final, or the outcome does not fit it (`missed` for a
     /// cue that started, `preempted` for one that has not).
-    pub fn mark_outcome(&self, id: CueId, outcome: AsRunOutcome, detail: Option<&str>) -> Result<bool, StoreError> {
+    pub fn mark_outcome(&self, id: CueId, outcome: AsRunOutcome, detail: Option<&Text>) -> Result<bool, StoreError> {
         let fits = match outcome.needs_start() {
             Some(true) => ON_AIR,
             Some(false) => "started IS NULL AND outcome IS NULL",
             None => OPEN,
         };
-        let sql = format!("UPDATE as_run SET outcome = ?2, detail = coalesce(?3, detail) WHERE cue = ?1 AND {fits}");
+        let sql = format!(
+            "UPDATE as_run SET outcome = ?2, detail = coalesce(?3, detail), detail_zh = CASE WHEN ?3 IS NULL \
+             THEN detail_zh ELSE ?4 END WHERE cue = ?1 AND {fits}"
+        );
+        let (en, zh) = (detail.map(|d| d.en.as_str()), detail.map(|d| d.zh.as_str()));
         self.conn
             .prepare_cached(&sql)
-            .and_then(|mut s| s.execute(params![key(id), outcome.name(), detail]))
+            .and_then(|mut s| s.execute(params![key(id), outcome.name(), en, zh]))
             .map(|n| n == 1)
             .map_err(|e| self.err("mark_outcome", e))
     }
@@ -363,15 +376,15 @@ struct NewRow<'a> {
     slot: Option<&'a str>,
     scheduled: DateTime<Utc>,
     outcome: Option<AsRunOutcome>,
-    detail: Option<String>,
+    detail: Option<Text>,
 }
 
 impl NewRow<'_> {
     /// Inserts the row unless the cue is already there; true when it was new.
     fn insert(&self, conn: &rusqlite::Connection) -> rusqlite::Result<bool> {
         let mut stmt = conn.prepare_cached(
-            "INSERT INTO as_run (cue, village, zone, clip, language, priority, slot, scheduled, outcome, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (cue) DO NOTHING",
+            "INSERT INTO as_run (cue, village, zone, clip, language, priority, slot, scheduled, outcome, detail,
+             detail_zh) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (cue) DO NOTHING",
         )?;
         let n = stmt.execute(params![
             key(self.cue),
@@ -383,21 +396,29 @@ impl NewRow<'_> {
             self.slot,
             stamp(self.scheduled),
             self.outcome.map(AsRunOutcome::name),
-            self.detail,
+            self.detail.as_ref().map(|d| d.en.as_str()),
+            self.detail.as_ref().map(|d| d.zh.as_str()),
         ])?;
         Ok(n == 1)
     }
 }
 
 fn insert(conn: &rusqlite::Connection, p: &Planned) -> rusqlite::Result<bool> {
-    let mut detail = Vec::new();
+    let (mut detail, mut zh) = (Vec::new(), Vec::new());
     match &p.outcome {
-        Outcome::NoVariant { message } => detail.push(format!("message {message}")),
-        Outcome::Deferred { from } => detail.push(format!("deferred from {}", stamp(*from))),
+        Outcome::NoVariant { message } => {
+            detail.push(format!("message {message}"));
+            zh.push(format!("消息 {message}"));
+        }
+        Outcome::Deferred { from } => {
+            detail.push(format!("deferred from {}", stamp(*from)));
+            zh.push(format!("从 {} 推迟", stamp(*from)));
+        }
         _ => {}
     }
     if let Some(why) = &p.chime_missing {
         detail.push(format!("chime not played: {}", why.name()));
+        zh.push(format!("提示音没有播：{}", why.name()));
     }
     let cue = p.cue.as_ref();
     NewRow {
@@ -410,7 +431,7 @@ fn insert(conn: &rusqlite::Connection, p: &Planned) -> rusqlite::Result<bool> {
         slot: Some(&p.slot),
         scheduled: p.at,
         outcome: AsRunOutcome::of_planned(&p.outcome),
-        detail: (!detail.is_empty()).then(|| detail.join("; ")),
+        detail: (!detail.is_empty()).then(|| Text::new(detail.join("; "), zh.join("；"))),
     }
     .insert(conn)
 }
@@ -430,6 +451,7 @@ struct Raw {
     late_ms: Option<i64>,
     outcome: Option<String>,
     detail: Option<String>,
+    detail_zh: Option<String>,
 }
 
 impl Raw {
@@ -448,6 +470,7 @@ impl Raw {
             late_ms: r.get(10)?,
             outcome: r.get(11)?,
             detail: r.get(12)?,
+            detail_zh: r.get(13)?,
         })
     }
 
@@ -480,6 +503,7 @@ impl Raw {
                 .map(|o| AsRunOutcome::from_name(o).ok_or_else(|| bad("outcome", &o)))
                 .transpose()?,
             detail: self.detail,
+            detail_zh: self.detail_zh,
         })
     }
 }

@@ -91,8 +91,11 @@ CREATE TABLE setup_tokens (
 ) STRICT;
 ";
 
+/// V3: the as-run detail in Chinese beside the English one (`detail`), for the Chinese pages.
+const V3: &str = "ALTER TABLE as_run ADD COLUMN detail_zh TEXT;";
+
 /// Every migration, oldest first. The schema version of a database is how many have run.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -8,7 +8,7 @@ use chrono::{TimeZone, Utc};
 
 use super::*;
 use crate::config::ItemRef;
-use crate::domain::{ClipId, Cue, CueId, GainDb, Language, MessageId, Priority, VillageId, ZoneId};
+use crate::domain::{ClipId, Cue, CueId, GainDb, Language, MessageId, Priority, Text, VillageId, ZoneId};
 use crate::scheduler::{Outcome, Planned};
 
 fn at(h: u32, m: u32, s: u32) -> DateTime<Utc> {
@@ -199,7 +199,7 @@ fn writes_that_do_not_fit_the_rows_state_change_nothing() {
     assert!(store.mark_ended(id, at(7, 0, 30), AsRunOutcome::Played).unwrap());
     // Final: nothing moves it any more.
     assert!(!store.mark_ended(id, at(7, 1, 0), AsRunOutcome::Stopped).unwrap());
-    assert!(!store.mark_outcome(id, AsRunOutcome::FailedOutput, Some("card")).unwrap());
+    assert!(!store.mark_outcome(id, AsRunOutcome::FailedOutput, Some(&Text::new("card", "card"))).unwrap());
     let row = store.get(id).unwrap().unwrap();
     assert_eq!(
         (row.started, row.ended, row.outcome),
@@ -308,11 +308,19 @@ fn a_cue_found_on_air_after_a_crash_is_stopped_for_good() {
     store.record_planned(&planned(7, "dongmen", at(7, 0, 0), Outcome::Play)).unwrap();
     assert!(store.mark_started(id, at(7, 0, 0), None).unwrap());
     // The next run settles it: stopped, its end unknown.
-    assert!(store.mark_outcome(id, AsRunOutcome::Stopped, Some("the station stopped while it was on air")).unwrap());
+    assert!(
+        store
+            .mark_outcome(
+                id,
+                AsRunOutcome::Stopped,
+                Some(&Text::new("the station stopped while it was on air", "the station stopped while it was on air"))
+            )
+            .unwrap()
+    );
     assert!(store.unfinished(at(23, 0, 0)).unwrap().is_empty(), "no longer open");
     // Neither a later shutdown nor another restart rewrites it.
     assert!(!store.mark_ended(id, at(7, 30, 0), AsRunOutcome::Stopped).unwrap());
-    assert!(!store.mark_outcome(id, AsRunOutcome::Stopped, Some("again")).unwrap());
+    assert!(!store.mark_outcome(id, AsRunOutcome::Stopped, Some(&Text::new("again", "again"))).unwrap());
     let row = store.get(id).unwrap().unwrap();
     assert_eq!((row.outcome, row.ended), (Some(AsRunOutcome::Stopped), None));
     assert_eq!(row.detail.as_deref(), Some("the station stopped while it was on air"));

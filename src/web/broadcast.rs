@@ -122,6 +122,8 @@ struct LogRow {
     late_ms: Option<u64>,
     outcome: &'static str,
     detail: Option<String>,
+    /// The detail in Chinese (rows written before it was kept have none).
+    detail_zh: Option<String>,
 }
 
 impl From<AsRunRow> for LogRow {
@@ -140,6 +142,7 @@ impl From<AsRunRow> for LogRow {
             ended: r.ended,
             late_ms: r.late_by.map(|d| d.as_millis() as u64),
             detail: r.detail,
+            detail_zh: r.detail_zh,
         }
     }
 }

@@ -247,3 +247,24 @@ async fn the_banner_says_which_villages_do_not_hear_no_card_means_none_a_card_do
     let (_, _, body) = page(&app, "admin", "/").await;
     assert!(body.contains(r#"<strong class="alert-head">各村听不到广播</strong>"#), "{body}");
 }
+
+#[tokio::test]
+async fn the_log_page_gives_each_rows_reason_in_the_pages_language() {
+    let (_dir, app) = demo_app();
+    let row = crate::store::NotAired {
+        cue: crate::domain::CueId(77),
+        village: crate::domain::VillageId::new("ximen").unwrap(),
+        zone: crate::domain::ZoneId::new("ximen").unwrap(),
+        clip: None,
+        language: None,
+        priority: crate::domain::Priority::Manual,
+        at: chrono::Utc::now(),
+        outcome: crate::store::AsRunOutcome::SkippedQuietHours,
+        detail: crate::domain::Text::new("in its quiet hours (12:00-13:30)", "正在休息时段（12:00-13:30）"),
+    };
+    assert!(app.state.db().record_not_aired(&row).unwrap());
+    let (_, _, zh) = page(&app, "admin", "/log").await;
+    assert!(zh.contains(">正在休息时段（12:00-13:30）</td>"), "{zh}");
+    let (_, _, en) = page(&app, "admin", "/log?lang=en").await;
+    assert!(en.contains(">in its quiet hours (12:00-13:30)</td>"), "{en}");
+}

@@ -199,7 +199,8 @@ pub(super) fn all(k: &Known) -> Map<String, Value> {
         "AsRunRow",
         json!({"type": "object", "required": ["cue", "village", "scheduled", "outcome"], "properties": {
         "cue": {"type": "string"}, "village": {"type": "string"}, "scheduled": {"type": "string"},
-        "outcome": {"type": "string"}}}),
+        "outcome": {"type": "string"}, "detail": {"type": ["string", "null"]},
+        "detail_zh": {"type": ["string", "null"]}}}),
     );
 
     put(

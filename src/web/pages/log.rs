@@ -84,7 +84,7 @@ pub(crate) async fn page(ctx: Ctx) -> PageResult {
                 lang.name_of(r.state()),
                 local(r.started, tz, false),
                 local(r.ended, tz, false),
-                r.detail.clone().unwrap_or_default(),
+                r.detail_in(lang).unwrap_or_default().to_owned(),
             ];
             let tds: String =
                 cells.iter().zip(head).map(|(c, m)| format!(r#"<td data-label="{}">{}</td>"#, t(m), esc(c))).collect();
