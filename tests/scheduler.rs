@@ -24,9 +24,11 @@ fn cst(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
     chrono_tz::Asia::Shanghai.with_ymd_and_hms(y, m, d, h, min, 0).unwrap().with_timezone(&Utc)
 }
 
-/// The shipped demo: its schedules, the virtual profile, and its clip library.
+/// The shipped demo (as git has it): its schedules, the virtual profile, and its clip library.
 fn demo() -> (Plan, Vec<ClipMeta>) {
-    let root = common::repo();
+    let dir = tempfile::tempdir().unwrap();
+    common::copy_demo(dir.path());
+    let root = dir.path().to_owned();
     let library = Library::new(root.join("audio-library"), root.join("var/staging"));
     let (clips, broken) = library.list().unwrap();
     assert!(broken.is_empty(), "{broken:?}");
