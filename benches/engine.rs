@@ -71,7 +71,7 @@ fn rtf(zones: usize, rate: u32) -> f64 {
             let cmd = |id: u64, prio, start| CueCommand {
                 id: CueId(id),
                 zone: zone.clone(),
-                audio: c.clone(),
+                audio: c.clone().into(),
                 gain: GainDb(-3.0),
                 chime: None,
                 priority: prio,
@@ -82,7 +82,7 @@ fn rtf(zones: usize, rate: u32) -> f64 {
         e.cue(CueCommand {
             id: CueId(z as u64 * 10 + 9),
             zone: zone.clone(),
-            audio: clip(z + 1, 1.0),
+            audio: clip(z + 1, 1.0).into(),
             gain: GainDb::UNITY,
             chime: None,
             priority: Priority::Manual,
@@ -119,7 +119,7 @@ fn latency(trials: usize) -> Vec<std::time::Duration> {
             CueCommand {
                 id: CueId(k as u64),
                 zone: ZoneId::new(&format!("z{:03}", k % 8)).unwrap(),
-                audio: audio.clone(),
+                audio: audio.clone().into(),
                 gain: GainDb::UNITY,
                 chime: None,
                 priority: Priority::Manual,
@@ -162,7 +162,7 @@ fn main() {
         e.cue(CueCommand {
             id: CueId(z),
             zone,
-            audio: shared.clone(),
+            audio: shared.clone().into(),
             gain: GainDb::UNITY,
             chime: None,
             priority: Priority::Scheduled,

@@ -90,7 +90,7 @@ fn cue(id: u64, zone: &str, audio: &Arc<[f32]>, gain_db: f64, priority: Priority
     CueCommand {
         id: CueId(id),
         zone: ZoneId::new(zone).unwrap(),
-        audio: audio.clone(),
+        audio: audio.clone().into(),
         gain: GainDb(gain_db),
         chime: None,
         priority,

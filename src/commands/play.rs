@@ -46,7 +46,8 @@ pub fn run(
         let now = chrono::Utc::now().with_timezone(&plan.station.timezone);
         gain = gain + v.volume_at(TimeOfDay::of(&now));
     }
-    let audio = library.load_canonical(&meta.id)?;
+    // Streamed as it plays (a half-hour clip is 340 MB decoded).
+    let audio = crate::library::stream::Streamer::live()?.open(&library.canonical_path(&meta.id))?.audio();
 
     let start = chrono::Utc::now();
     // A cue id of its own (the instant, with the top bit set: scheduled cues' ids are hashes).

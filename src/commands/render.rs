@@ -12,6 +12,7 @@ use super::Paths;
 use crate::config::{self, Plan};
 use crate::domain::CueId;
 use crate::engine::{CueCommand, ENGINE_RATE, Engine, EngineConfig, Event, EventKind};
+use crate::library::stream::Streamer;
 use crate::library::{AudioCache, Library, catalog_of};
 use crate::output;
 use crate::scheduler::{self, ClipIndex, Planned};
@@ -132,7 +133,7 @@ fn play(
     out_dir: &Path,
 ) -> std::io::Result<HashMap<CueId, Fate>> {
     let mut engine = Engine::new(&plan.profile, &EngineConfig::default());
-    let mut cache = AudioCache::new(library);
+    let mut cache = AudioCache::new(library, Streamer::waiting()?);
     let mut commands = Vec::new();
     for p in planned {
         let Some(cue) = p.playable() else { continue };

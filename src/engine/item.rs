@@ -1,7 +1,6 @@
 //! One cue being played on a zone: its audio (chime then clip), its position, and its envelope.
 
-use std::sync::Arc;
-
+use super::audio::Segment;
 use crate::domain::{CueId, Priority};
 
 /// What happens when the envelope reaches its target of zero.
@@ -18,7 +17,13 @@ pub(super) struct Item {
     pub id: CueId,
     pub priority: Priority,
     /// Audio segments (chime, clip) with their linear gains; played back to back.
-    pub segments: Vec<(Arc<[f32]>, f32)>,
+    pub segments: Vec<Segment>,
+    /// Where streamed audio is copied before mixing.
+    scratch: Vec<f32>,
+    /// True once the streamed segments were opened (their fetching began).
+    opened: bool,
+    /// Frames a streamed source did not deliver in time (played as silence), in all.
+    pub starved: u64,
     /// Total frames of all segments.
     pub len: u64,
     /// Frames played so far.
@@ -38,12 +43,15 @@ pub(super) struct Item {
 }
 
 impl Item {
-    pub fn new(id: CueId, priority: Priority, segments: Vec<(Arc<[f32]>, f32)>) -> Self {
-        let len = segments.iter().map(|(a, _)| a.len() as u64).sum();
+    pub fn new(id: CueId, priority: Priority, segments: Vec<Segment>) -> Self {
+        let len = segments.iter().map(|s| s.frames).sum();
         Self {
             id,
             priority,
             segments,
+            scratch: Vec::new(),
+            opened: false,
+            starved: 0,
             len,
             pos: 0,
             env: 0.0,
@@ -53,6 +61,14 @@ impl Item {
             paused: true,
             started: false,
             ending: false,
+        }
+    }
+
+    /// Opens the streamed segments, so that their audio is fetched before it is due.
+    pub fn open(&mut self) {
+        if !self.opened {
+            self.opened = true;
+            self.segments.iter_mut().for_each(Segment::open);
         }
     }
 
@@ -89,14 +105,16 @@ impl Item {
             // Locate the segment holding `pos`.
             let mut seg_start = 0u64;
             let mut seg = 0;
-            while seg_start + self.segments[seg].0.len() as u64 <= self.pos {
-                seg_start += self.segments[seg].0.len() as u64;
+            while seg_start + self.segments[seg].frames <= self.pos {
+                seg_start += self.segments[seg].frames;
                 seg += 1;
             }
-            let (audio, gain) = (&self.segments[seg].0, self.segments[seg].1);
-            let offset = (self.pos - seg_start) as usize;
-            let take = (n - written).min(audio.len() - offset);
-            let src = &audio[offset..offset + take];
+            let segment = &mut self.segments[seg];
+            let gain = segment.gain;
+            let offset = self.pos - seg_start;
+            let take = (n - written).min((segment.frames - offset) as usize);
+            let (src, missing) = segment.frames_at(offset, take, &mut self.scratch);
+            self.starved += missing as u64;
             let dst = &mut out[written..written + take];
             // Ramp part, then flat part.
             let ramp = fade.saturating_sub(written).min(take);

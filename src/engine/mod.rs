@@ -4,18 +4,20 @@
 //! [`Engine`] is pure: a pull function [`Engine::render`] driven by its own sample clock. It knows
 //! nothing of cpal, HTTP, YAML or the wall clock; [`handle`] runs it as an actor for live playout.
 
+mod audio;
 mod item;
 pub mod limiter;
 mod resample;
 mod zone;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::Profile;
 use crate::domain::{CueId, GainDb, Priority, ZoneId};
 
+use audio::Segment;
+pub use audio::{Audio, Reader, Source};
 use item::Item;
 use limiter::Limiter;
 use resample::OutputResampler;
@@ -47,11 +49,11 @@ pub struct CueCommand {
     /// Zone to play on.
     pub zone: ZoneId,
     /// Mono audio at [`ENGINE_RATE`].
-    pub audio: Arc<[f32]>,
+    pub audio: Audio,
     /// Total gain for the clip.
     pub gain: GainDb,
     /// Optional chime before the clip, with its gain.
-    pub chime: Option<(Arc<[f32]>, GainDb)>,
+    pub chime: Option<(Audio, GainDb)>,
     /// Priority level.
     pub priority: Priority,
     /// Engine sample at which it becomes due (if its level is busy, it waits its turn).
@@ -199,9 +201,9 @@ impl Engine {
         }
         let mut segments = Vec::with_capacity(2);
         if let Some((chime, g)) = cmd.chime {
-            segments.push((chime, g.linear() as f32));
+            segments.push(Segment::new(chime, g.linear() as f32));
         }
-        segments.push((cmd.audio, cmd.gain.linear() as f32));
+        segments.push(Segment::new(cmd.audio, cmd.gain.linear() as f32));
         self.zones[z].add(cmd.start, Item::new(cmd.id, cmd.priority, segments));
         Ok(())
     }
@@ -232,6 +234,12 @@ impl Engine {
         let z = self.zone(zone)?;
         self.zones[z].set_volume(gain.linear() as f32, self.timing.fade);
         Ok(())
+    }
+
+    /// Frames of streamed audio that were not fetched in time and played as silence, in all
+    /// (a disk that did not keep up; 0 on a healthy station).
+    pub fn starved_frames(&self) -> u64 {
+        self.zones.iter().map(Zone::starved).sum()
     }
 
     /// Events since the last call, in sample order.

@@ -44,7 +44,7 @@ fn cue(id: u64, zone: &str, audio: Arc<[f32]>, priority: Priority, start: u64) -
     CueCommand {
         id: CueId(id),
         zone: ZoneId::new(zone).unwrap(),
-        audio,
+        audio: audio.into(),
         gain: GainDb::UNITY,
         chime: None,
         priority,
@@ -213,7 +213,7 @@ fn a_chime_plays_before_the_clip() {
     let p = profile(&[("a", &[0])], 1);
     let mut e = Engine::new(&p, &EngineConfig::default());
     let mut c = cue(1, "a", dc(0.25, 0.5), Priority::Scheduled, 0);
-    c.chime = Some((dc(0.5, 0.25), GainDb::UNITY));
+    c.chime = Some((dc(0.5, 0.25).into(), GainDb::UNITY));
     e.cue(c).unwrap();
     let out = run(&mut e, 1.0, 480);
     assert!((out[6_000] - 0.5).abs() < 1e-6);
@@ -240,4 +240,73 @@ fn outputs_at_other_rates_are_resampled() {
     assert!((out.len() as i64 - 44_100).abs() < 2_100, "{} frames", out.len());
     let peak = out[10_000..30_000].iter().fold(0f32, |m, s| m.max(s.abs()));
     assert!((peak - 0.5).abs() < 0.01, "{peak}");
+}
+
+/// A streamed source whose reader has nothing for the frames in `late` (a disk that fell behind),
+/// and records when it was opened.
+struct Slow {
+    audio: Arc<[f32]>,
+    late: std::ops::Range<u64>,
+    opened: Arc<std::sync::atomic::AtomicU64>,
+    clock: Arc<std::sync::atomic::AtomicU64>,
+}
+
+struct SlowReader {
+    audio: Arc<[f32]>,
+    late: std::ops::Range<u64>,
+}
+
+impl Source for Slow {
+    fn frames(&self) -> u64 {
+        self.audio.len() as u64
+    }
+    fn open(&self) -> Box<dyn Reader> {
+        use std::sync::atomic::Ordering;
+        self.opened.store(self.clock.load(Ordering::SeqCst), Ordering::SeqCst);
+        Box::new(SlowReader { audio: self.audio.clone(), late: self.late.clone() })
+    }
+}
+
+impl Reader for SlowReader {
+    fn read(&mut self, pos: u64, out: &mut [f32]) -> usize {
+        if self.late.contains(&pos) {
+            return 0;
+        }
+        let n = out.len().min(self.audio.len() - pos as usize);
+        out[..n].copy_from_slice(&self.audio[pos as usize..pos as usize + n]);
+        n
+    }
+}
+
+#[test]
+fn streamed_audio_is_opened_ahead_and_a_late_disk_costs_silence_not_timing() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let p = profile(&[("a", &[0])], 1);
+    let mut e = Engine::new(&p, &EngineConfig::default());
+    let opened = Arc::new(AtomicU64::new(u64::MAX));
+    let clock = Arc::new(AtomicU64::new(0));
+    let r = u64::from(ENGINE_RATE);
+    // One second of DC from 3 s on; the disk has nothing for the frames 0.5 s–0.6 s into it.
+    let src = Slow { audio: dc(0.5, 1.0), late: r / 2..r / 2 + r / 10, opened: opened.clone(), clock: clock.clone() };
+    let mut c = cue(1, "a", dc(0.0, 0.0), Priority::Scheduled, 3 * r);
+    c.audio = Audio::Source(Arc::new(src));
+    e.cue(c).unwrap();
+    let mut out = Vec::new();
+    let mut events = Vec::new();
+    while e.now() < 5 * r {
+        clock.store(e.now(), Ordering::SeqCst);
+        out.extend_from_slice(e.render(480)[0]);
+        events.extend(e.drain_events());
+    }
+    let at = opened.load(Ordering::SeqCst);
+    assert!(at < 3 * r && at >= r - 480, "opened about 2 s before it is due, not at once or late: sample {at}");
+    let s = (3 * r) as usize;
+    let fade = 30 * ENGINE_RATE as usize / 1000;
+    assert!(out[s + fade + 100..s + r as usize / 2].iter().all(|x| (*x - 0.5).abs() < 1e-3), "plays until the gap");
+    let gap = s + r as usize / 2..s + (r / 2 + r / 10) as usize;
+    assert!(out[gap.clone()].iter().all(|x| *x == 0.0), "the missing frames are silence");
+    assert!(out[gap.end + 10..s + r as usize - fade - 100].iter().all(|x| (*x - 0.5).abs() < 1e-3), "then it goes on");
+    assert_eq!(e.starved_frames(), r / 10, "the silence is counted");
+    let ended = events.iter().find(|ev| ev.kind == EventKind::Ended(CueId(1))).expect("it ends").sample;
+    assert_eq!(ended, 4 * r, "it ends on time: the clock did not wait for the disk");
 }

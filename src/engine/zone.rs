@@ -9,6 +9,9 @@ use crate::domain::{CueId, Priority};
 
 const LEVELS: usize = 5;
 
+/// How long before it is due a cue's streamed audio starts being fetched, in samples (2 s).
+const OPEN_AHEAD: u64 = 2 * super::ENGINE_RATE as u64;
+
 fn level(p: Priority) -> usize {
     usize::from(p.level() - 1)
 }
@@ -28,6 +31,8 @@ pub(super) struct Zone {
     volume: f32,
     volume_target: f32,
     volume_step: f32,
+    /// Streamed frames that came too late (played as silence), in all.
+    starved: u64,
 }
 
 /// Timing settings shared by all zones.
@@ -50,6 +55,7 @@ impl Zone {
             volume: 1.0,
             volume_target: 1.0,
             volume_step: 0.0,
+            starved: 0,
         }
     }
 
@@ -59,6 +65,11 @@ impl Zone {
             && self.stopping.is_empty()
             && self.current.iter().all(Option::is_none)
             && self.waiting.iter().all(VecDeque::is_empty)
+    }
+
+    /// Streamed frames that were not there in time, in all.
+    pub fn starved(&self) -> u64 {
+        self.starved
     }
 
     /// Schedules an item to become due at sample `start`.
@@ -196,6 +207,11 @@ impl Zone {
     /// Renders `out.len()` samples starting at sample `now` (mono, overwriting `out`).
     pub fn render(&mut self, now: u64, out: &mut [f32], t: Timing, events: &mut Vec<Event>) {
         let n = out.len();
+        // Streamed audio is fetched from a little before its cue is due.
+        let horizon = now + n as u64 + OPEN_AHEAD;
+        for (_, _, it) in self.pending.iter_mut().take_while(|(s, _, _)| *s <= horizon) {
+            it.open();
+        }
         let mut pos = 0usize;
         while pos < n {
             let at = now + pos as u64;
@@ -227,10 +243,13 @@ impl Zone {
             }
             let span = span.max(1) as usize;
             let mut first = true;
+            let mut starved = 0;
             for it in self.audible() {
                 it.mix_into(&mut out[pos..pos + span], span, !first);
+                starved += std::mem::take(&mut it.starved);
                 first = false;
             }
+            self.starved += starved;
             if first {
                 out[pos..pos + span].fill(0.0);
             }

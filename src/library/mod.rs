@@ -13,6 +13,7 @@ mod refusal;
 mod resample;
 mod sidecar;
 mod stage;
+pub mod stream;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -45,25 +46,27 @@ pub fn catalog_of(clips: &[ClipMeta]) -> Catalog {
     cat
 }
 
-/// Canonical clips loaded once each, for a render or a live run.
+/// Canonical clips opened once each for streaming, for a render.
 pub struct AudioCache<'a> {
     library: &'a Library,
-    loaded: std::collections::HashMap<ClipId, Arc<[f32]>>,
+    streamer: stream::Streamer,
+    opened: std::collections::HashMap<ClipId, stream::StreamedClip>,
 }
 
 impl<'a> AudioCache<'a> {
-    /// An empty cache over `library`.
-    pub fn new(library: &'a Library) -> Self {
-        Self { library, loaded: Default::default() }
+    /// An empty cache over `library`, streaming through `streamer`.
+    pub fn new(library: &'a Library, streamer: stream::Streamer) -> Self {
+        Self { library, streamer, opened: Default::default() }
     }
 
-    /// The clip's samples, read from disk the first time.
-    pub fn get(&mut self, id: &ClipId) -> io::Result<Arc<[f32]>> {
-        if let Some(a) = self.loaded.get(id) {
-            return Ok(a.clone());
+    /// The clip's audio; its file is opened (and its header checked) the first time.
+    pub fn get(&mut self, id: &ClipId) -> io::Result<crate::engine::Audio> {
+        if let Some(a) = self.opened.get(id) {
+            return Ok(a.audio());
         }
-        let audio = self.library.load_canonical(id)?;
-        self.loaded.insert(id.clone(), audio.clone());
+        let clip = self.streamer.open(&self.library.canonical_path(id))?;
+        let audio = clip.audio();
+        self.opened.insert(id.clone(), clip);
         Ok(audio)
     }
 }

@@ -20,6 +20,7 @@ mod ring;
 pub mod sample;
 mod tap;
 mod wav;
+mod wav_file;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -11,14 +11,12 @@
 //!
 //! Without one (a render's output files) a file is whole or the write fails.
 
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Timelike, Utc};
 
-use super::sample::{to_f32, to_i16, to_i24, to_i32};
+use super::wav_file::WavFile;
 use super::{Health, OutputError, Sink, whole_frames};
 use crate::config::{Output, RecorderBudget, SampleFormat};
 
@@ -55,7 +53,7 @@ struct Paused {
 }
 
 struct OpenFile {
-    writer: hound::WavWriter<BufWriter<File>>,
+    writer: WavFile,
     path: PathBuf,
     /// Frame index (since start) at which this file ends: the next hour, or the size limit.
     ends_at: u64,
@@ -250,8 +248,8 @@ impl<Tz: TimeZone + Send + 'static> WavSink<Tz> {
         }
         name.push_str(".wav");
         let path = self.dir.join(name);
-        let writer =
-            hound::WavWriter::create(&path, wav_spec(&self.spec)).map_err(|e| wav_error(&self.spec, &path, e))?;
+        let writer = WavFile::create(&path, wav_spec(&self.spec), self.spec.format)
+            .map_err(|e| wav_error(&self.spec, &path, e))?;
         tracing::debug!(output = %self.spec.name, path = %path.display(), "recording");
         self.file = Some(OpenFile {
             writer,
@@ -276,17 +274,8 @@ impl<Tz: TimeZone + Send + 'static> WavSink<Tz> {
     }
 
     fn write_frames(&mut self, samples: &[f32]) -> Result<(), OutputError> {
-        let format = self.spec.format;
-        let spec = &self.spec;
         let f = self.file.as_mut().expect("a file is open while writing");
-        let w = &mut f.writer;
-        let res = match format {
-            SampleFormat::I16 => samples.iter().try_for_each(|&s| w.write_sample(to_i16(s))),
-            SampleFormat::I24 => samples.iter().try_for_each(|&s| w.write_sample(to_i24(s))),
-            SampleFormat::I32 => samples.iter().try_for_each(|&s| w.write_sample(to_i32(s))),
-            SampleFormat::F32 => samples.iter().try_for_each(|&s| w.write_sample(to_f32(s))),
-        };
-        res.map_err(|e| wav_error(spec, &f.path, e))
+        f.writer.write(samples).map_err(|e| wav_error(&self.spec, &f.path, e))
     }
 }
 

@@ -17,6 +17,11 @@ pub trait Air: Send {
     fn cue_now(&mut self, cmd: CueCommand);
     /// Stops one cue (fading out; a waiting cue is dropped).
     fn stop(&mut self, zone: &ZoneId, id: CueId);
+    /// True when this air renders on a virtual clock, faster than real time: audio streamed
+    /// from disk must then be waited for rather than skipped when late.
+    fn waits_for_audio(&self) -> bool {
+        false
+    }
 }
 
 impl Air for Playout {
@@ -114,6 +119,10 @@ impl SimAir {
 }
 
 impl Air for SimAir {
+    fn waits_for_audio(&self) -> bool {
+        true
+    }
+
     fn cue(&mut self, cmd: CueCommand, at: DateTime<Utc>) {
         let s = self.sample_of(at).max(self.engine.now());
         let pos = self.waiting.partition_point(|(w, _)| *w <= s);

@@ -37,7 +37,6 @@ mod projection;
 mod status;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -53,7 +52,8 @@ pub use status::VillageStatus;
 
 use crate::config::Plan;
 use crate::domain::{ClipId, Cue, CueId, GainDb, Text, ZoneId};
-use crate::engine::CueCommand;
+use crate::engine::{Audio, CueCommand};
+use crate::library::stream::{StreamedClip, Streamer};
 use crate::library::{ClipMeta, Library};
 use crate::scheduler::{self, ClipIndex, PlaylistState};
 use crate::store::{AsRunOutcome, Store, StoreError};
@@ -138,7 +138,10 @@ pub struct Station<A: Air> {
     dirty: bool,
     handed: HashSet<CueId>,
     on_air: HashMap<CueId, OnAir>,
-    audio: HashMap<ClipId, Arc<[f32]>>,
+    /// Clips opened for streaming: the cues due within [`PRELOAD_AHEAD`] (header read, file open).
+    audio: HashMap<ClipId, StreamedClip>,
+    /// Streams the clips' audio as cues play (started with the first clip it opens).
+    streamer: Option<Streamer>,
     /// Cues whose audio could not be read, with the reason (reported once each).
     unreadable: HashMap<CueId, String>,
     degraded: BTreeMap<String, String>,
@@ -179,6 +182,7 @@ impl<A: Air> Station<A> {
             handed: HashSet::new(),
             on_air: HashMap::new(),
             audio: HashMap::new(),
+            streamer: None,
             unreadable: HashMap::new(),
             degraded: BTreeMap::new(),
             metrics,
@@ -554,17 +558,25 @@ impl<A: Air> Station<A> {
         self.dirty = true;
     }
 
-    fn audio(&mut self, id: &ClipId) -> std::io::Result<Arc<[f32]>> {
+    fn audio(&mut self, id: &ClipId) -> std::io::Result<Audio> {
         if let Some(a) = self.audio.get(id) {
-            return Ok(a.clone());
+            return Ok(a.audio());
         }
-        let a = self.library.load_canonical(id)?;
-        self.audio.insert(id.clone(), a.clone());
-        Ok(a)
+        let streamer = match &self.streamer {
+            Some(s) => s,
+            None => {
+                let s = if self.air.waits_for_audio() { Streamer::waiting() } else { Streamer::live() }?;
+                self.streamer.insert(s)
+            }
+        };
+        let a = streamer.open(&self.library.canonical_path(id))?;
+        let audio = a.audio();
+        self.audio.insert(id.clone(), a);
+        Ok(audio)
     }
 
-    /// Drops decoded audio no waiting cue needs (a long clip is hundreds of MB decoded; the engine
-    /// keeps its own reference while it plays).
+    /// Forgets the clips no waiting cue needs (the engine keeps its own reference while it
+    /// plays).
     fn prune_audio(&mut self) {
         let wanted: HashSet<&ClipId> = self
             .saved
