@@ -68,6 +68,8 @@ bench: deps
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq ffmpeg; }
 	$(CARGO) bench --bench import
 	$(CARGO) bench --bench engine
+	$(CARGO) bench --bench live
+	$(CARGO) bench --bench mix
 
 ## Rebuild audio-library/ from demo/recordings/.
 demo-library: build

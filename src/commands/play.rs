@@ -12,7 +12,7 @@ use crate::playout::{self, PlayoutEvent};
 use crate::store::{self, AsRunOutcome, Store};
 
 /// How far ahead of hearing the engine renders during `play`.
-const LEAD: Duration = Duration::from_millis(100);
+const LEAD: Duration = crate::daemon::LEAD;
 
 /// Plays `clip` on `village` at `priority`, waits until it has finished, and reports.
 pub fn run(

@@ -30,9 +30,10 @@ use crate::station::{Concern, Station};
 use crate::store::{self, Store};
 use crate::web;
 
-/// How far ahead of hearing the playout thread renders: covers the output buffers and a busy
-/// machine; the engine places every cue to the sample on this clock.
-pub const LEAD: Duration = Duration::from_millis(100);
+/// How far ahead of hearing (beyond the cards' own buffers) the playout thread renders at first:
+/// the margin against a busy machine, and most of the delay of "broadcast now". It doubles after
+/// an underrun (see `playout::start`); the engine places every cue to the sample on this clock.
+pub const LEAD: Duration = Duration::from_millis(30);
 /// File changes closer together than this reload once.
 const SETTLE: Duration = Duration::from_millis(500);
 /// How often the state disk's free space is measured.

@@ -1,15 +1,17 @@
 //! Canonical clips streamed from disk a little ahead of the engine, so that memory does not grow
 //! with clip length × villages.
 //!
-//! [`Streamer::open`] reads and checks a canonical file's header (at preload time, seconds before
-//! the cue) and gives a [`StreamedClip`]: an [`engine::Source`] every cue of that clip shares
+//! [`Streamer::open`] reads and checks a canonical file's header and reads its first half second
+//! (at preload time, seconds before the cue, so that even a cue played at once starts from
+//! memory) and gives a [`StreamedClip`]: an [`engine::Source`] every cue of that clip shares
 //! (one open file). Each cue that plays it opens its own reader: a small queue of chunks that
 //! one fetch thread per streamer keeps [`AHEAD`] full with positional reads (`pread`), and the
 //! engine empties. Live, the engine never waits for that thread (a disk that stalls costs that
 //! cue silence, counted, not every village its audio); for an offline render
 //! ([`Streamer::waiting`]) it waits, since there is no deadline, only a result to get right.
 //!
-//! Memory per playing cue: [`AHEAD`] of audio, 188 KiB per second, whatever the clip's length.
+//! Memory: per opened clip its head (94 KiB), per playing cue [`AHEAD`] of audio (188 KiB per
+//! second), whatever the clip's length.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -28,6 +30,9 @@ use crate::engine::{self, Reader};
 const CHUNK: usize = CANONICAL_RATE as usize / 5;
 /// Chunks kept fetched ahead of each playing cue (1.6 s of audio, 300 KiB).
 const DEPTH: usize = 8;
+/// Frames of each clip read when it is opened (0.5 s): a cue played at once has its start in
+/// memory, and the fetch thread that long to catch up.
+const HEAD: u64 = CANONICAL_RATE as u64 / 2;
 /// How much audio each reader holds fetched ahead of the engine.
 pub const AHEAD: Duration = Duration::from_millis((CHUNK * DEPTH) as u64 * 1000 / CANONICAL_RATE as u64);
 
@@ -52,7 +57,12 @@ impl Streamer {
 
     fn start(wait: bool) -> io::Result<Streamer> {
         let (tx, rx) = mpsc::channel();
-        let handle = std::thread::Builder::new().name("clip-fetch".into()).spawn(move || fetch_loop(&rx))?;
+        let handle = std::thread::Builder::new().name("clip-fetch".into()).spawn(move || {
+            // As urgent as the playout it feeds: on a busy machine (uploads, imports, a crowd of
+            // connections) its reads must still come before the engine needs them.
+            crate::os::make_current_thread_urgent();
+            fetch_loop(&rx)
+        })?;
         Ok(Streamer { tx, thread: handle.thread().clone(), wait })
     }
 
@@ -77,8 +87,13 @@ impl Streamer {
         if size < data_at + frames * 4 {
             return Err(bad(format!("truncated: {size} bytes, the header promises {}", data_at + frames * 4)));
         }
+        let mut head = vec![0.0f32; frames.min(HEAD) as usize];
+        file.read_exact_at(bytemuck::cast_slice_mut(&mut head), data_at)?;
+        if cfg!(target_endian = "big") {
+            head.iter_mut().for_each(|s| *s = f32::from_bits(u32::from_le(s.to_bits())));
+        }
         Ok(StreamedClip {
-            inner: Arc::new(ClipFile { file, data_at, frames, path: path.to_owned() }),
+            inner: Arc::new(ClipFile { file, data_at, frames, head: head.into(), path: path.to_owned() }),
             streamer: self.clone(),
         })
     }
@@ -88,6 +103,8 @@ struct ClipFile {
     file: File,
     data_at: u64,
     frames: u64,
+    /// The first [`HEAD`] frames, read at open.
+    head: Arc<[f32]>,
     path: PathBuf,
 }
 
@@ -112,13 +129,19 @@ impl engine::Source for StreamedClip {
 
     fn open(&self) -> Box<dyn Reader> {
         let pipe = Arc::new(Pipe::default());
-        let fetch = Fetch { clip: self.inner.clone(), next: 0, pipe: pipe.clone() };
+        let fetch = Fetch { clip: self.inner.clone(), next: self.inner.head.len() as u64, pipe: pipe.clone() };
         if self.streamer.tx.send(fetch).is_ok() {
             self.streamer.thread.unpark();
         } else {
             pipe.lock().done = true;
         }
-        Box::new(ChunkReader { pipe, current: None, fetcher: self.streamer.thread.clone(), wait: self.streamer.wait })
+        Box::new(ChunkReader {
+            head: self.inner.head.clone(),
+            pipe,
+            current: None,
+            fetcher: self.streamer.thread.clone(),
+            wait: self.streamer.wait,
+        })
     }
 }
 
@@ -146,6 +169,7 @@ impl Pipe {
 }
 
 struct ChunkReader {
+    head: Arc<[f32]>,
     pipe: Arc<Pipe>,
     current: Option<(u64, Box<[f32]>)>,
     fetcher: Thread,
@@ -180,6 +204,13 @@ impl Reader for ChunkReader {
         let mut got = 0;
         while got < out.len() {
             let at = pos + got as u64;
+            if at < self.head.len() as u64 {
+                let from = at as usize;
+                let n = (self.head.len() - from).min(out.len() - got);
+                out[got..got + n].copy_from_slice(&self.head[from..from + n]);
+                got += n;
+                continue;
+            }
             let usable = self.current.as_ref().is_some_and(|(first, c)| at < first + c.len() as u64);
             if !usable {
                 self.current = self.next_chunk();
@@ -343,6 +374,18 @@ mod tests {
         assert_eq!(buf[0], at as f32 / frames as f32);
         assert_eq!(b.read(0, &mut buf), 10);
         assert_eq!(buf[3], 3.0 / frames as f32);
+    }
+
+    #[test]
+    fn a_live_cue_played_the_moment_it_is_opened_starts_from_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let frames = CHUNK * 6;
+        let clip = Streamer::live().unwrap().open(&canonical(dir.path(), frames)).unwrap();
+        let mut r = clip.open();
+        // No wait for the fetch thread: the first half second was read at open.
+        let mut buf = vec![0.0; HEAD as usize];
+        assert_eq!(r.read(0, &mut buf), HEAD as usize);
+        assert_eq!(buf[100], 100.0 / frames as f32);
     }
 
     #[test]

@@ -23,6 +23,10 @@ use crate::output::{Health, Sink};
 const QUEUE: usize = 32;
 /// An output whose queue stays full this long counts as degraded (its writer is stuck).
 pub const STUCK_AFTER: Duration = Duration::from_secs(1);
+/// Blocks gathered into one hand-over for an output that is not a real-time device (a WAV
+/// recorder): 100 ms per write and per wake-up of its writer instead of 10 ms, which an idle
+/// station's CPU notices; nothing listens to a file as it is written.
+const BATCH: usize = 10;
 /// After a write error, further errors of that output are logged at most this often.
 const ERROR_LOG_EVERY: Duration = Duration::from_secs(60);
 
@@ -54,12 +58,16 @@ pub(super) struct Feed {
     full_since: Option<Instant>,
     /// Blocks dropped because the writer did not keep up, in all.
     pub dropped: u64,
+    /// For a sink that is not real-time: blocks gathered for the next hand-over, and how many.
+    batch: Option<(Block, usize)>,
+    realtime: bool,
 }
 
 impl Feed {
     /// Starts the writer thread for `sink`.
     pub fn start(sink: Box<dyn Sink>) -> std::io::Result<Feed> {
         let name = sink.spec().name.to_string();
+        let realtime = sink.is_realtime();
         let (tx, rx) = mpsc::sync_channel::<Block>(QUEUE);
         let (free_tx, free) = mpsc::channel();
         let status = Arc::new(Status::default());
@@ -69,7 +77,17 @@ impl Feed {
             crate::os::make_current_thread_urgent();
             write_loop(sink, &rx, &free_tx, &st)
         })?;
-        Ok(Feed { name, tx: Some(tx), free, status, thread: Some(thread), full_since: None, dropped: 0 })
+        Ok(Feed {
+            name,
+            tx: Some(tx),
+            free,
+            status,
+            thread: Some(thread),
+            full_since: None,
+            dropped: 0,
+            batch: None,
+            realtime,
+        })
     }
 
     /// How long before hearing the output takes a frame (see [`Sink::latency`]).
@@ -104,11 +122,37 @@ impl Feed {
     /// Hands the writer a copy of `block`, to be heard at `heard_at`; drops it when the writer's
     /// queue is full. Never waits.
     pub fn send(&mut self, block: &[f32], heard_at: Instant) {
-        let Some(tx) = &self.tx else { return };
+        if self.tx.is_none() {
+            return;
+        }
+        if !self.realtime {
+            let (b, n) = self.batch.get_or_insert_with(|| {
+                let mut samples = self.free.try_recv().unwrap_or_else(|_| Vec::with_capacity(block.len() * BATCH));
+                samples.clear();
+                (Block { samples, heard_at }, 0)
+            });
+            b.samples.extend_from_slice(block);
+            *n += 1;
+            if *n >= BATCH {
+                self.flush_batch();
+            }
+            return;
+        }
         let mut buf = self.free.try_recv().unwrap_or_else(|_| Vec::with_capacity(block.len()));
         buf.clear();
         buf.extend_from_slice(block);
-        match tx.try_send(Block { samples: buf, heard_at }) {
+        self.hand_over(Block { samples: buf, heard_at });
+    }
+
+    fn flush_batch(&mut self) {
+        if let Some((b, _)) = self.batch.take() {
+            self.hand_over(b);
+        }
+    }
+
+    fn hand_over(&mut self, block: Block) {
+        let Some(tx) = &self.tx else { return };
+        match tx.try_send(block) {
             Ok(()) => self.full_since = None,
             Err(TrySendError::Full(_)) => {
                 self.dropped += 1;
@@ -124,6 +168,7 @@ impl Feed {
 
     /// Closes the queue: the writer plays what is queued, finishes the sink and ends.
     pub fn close(&mut self) {
+        self.flush_batch();
         self.tx = None;
     }
 

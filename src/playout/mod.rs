@@ -29,6 +29,8 @@ use feed::Feed;
 
 /// Frames rendered per period (10 ms).
 pub const PERIOD_FRAMES: usize = 480;
+/// The most [`start`]'s lead grows to after underruns.
+pub const MAX_LEAD: Duration = Duration::from_millis(200);
 /// How long [`start`] waits for its device outputs to play in real time.
 const START_WAIT: Duration = Duration::from_secs(1);
 
@@ -74,6 +76,11 @@ pub enum PlayoutEvent {
         output: String,
         /// Total underruns.
         total: u64,
+    },
+    /// Streamed audio was not read from disk in time and played as silence (total so far).
+    AudioStarved {
+        /// Seconds of audio (all zones together) that played as silence, in all.
+        seconds: f64,
     },
     /// The wall clock was stepped (it no longer read what the playout clock expected): the
     /// playout clock was re-anchored to it, and cues waiting in the engine were moved so that
@@ -149,9 +156,12 @@ impl Playout {
 /// Starts the playout thread for `profile` with one sink per profile output (same order).
 ///
 /// `lead` is the margin against a busy machine: each period is rendered `lead` plus the largest
-/// [`Sink::latency`] of the outputs (their device buffers) before it is heard. Sample 0 is heard
-/// `lead` after the start; a cue asked for an instant that is already rendered starts late
-/// ([`PlayoutEvent::Late`]).
+/// [`Sink::latency`] of the outputs (their device buffers, so the lead follows each card's period
+/// size) before it is heard. Sample 0 is heard `lead` after the start; a cue asked for an instant
+/// that is already rendered starts late ([`PlayoutEvent::Late`]). "Play now" is heard about
+/// `lead` + the device latency after it is asked for: keep `lead` small. When an output runs dry
+/// anyway (an underrun: this machine cannot keep that margin), the lead doubles, up to
+/// [`MAX_LEAD`], and stays there.
 ///
 /// Each sink gets its own writer thread (see `feed.rs`): an output that hangs or blocks never
 /// holds up the others. The playout thread checks the wall clock against its own every period
@@ -201,6 +211,8 @@ fn run(
 ) {
     // Assume healthy so an output that starts degraded (card missing at start) is reported too.
     let mut told: Vec<Told> = feeds.iter().map(|_| Told { healthy: true, underruns: 0 }).collect();
+    let mut starved_told = 0;
+    let mut lead = lead;
     'outer: loop {
         // Wait until the next period is due (rendered `lead` before the outputs take it), taking
         // commands as they come so a "play now" does not wait for the period.
@@ -269,9 +281,25 @@ fn run(
             }
             let u = feed.underruns();
             if u != told.underruns {
+                if u > told.underruns && lead < MAX_LEAD {
+                    lead = (lead * 2).min(MAX_LEAD);
+                    tracing::warn!(
+                        output = %feed.name,
+                        lead_ms = lead.as_millis() as u64,
+                        "output `{}` ran dry: rendering further ahead from now on ({} ms before it is heard)",
+                        feed.name,
+                        lead.as_millis()
+                    );
+                }
                 told.underruns = u;
                 let _ = ev.send(PlayoutEvent::Underruns { output: feed.name.clone(), total: u });
             }
+        }
+        let starved = engine.starved_frames();
+        if starved != starved_told {
+            starved_told = starved;
+            let seconds = starved as f64 / f64::from(crate::engine::ENGINE_RATE);
+            let _ = ev.send(PlayoutEvent::AudioStarved { seconds });
         }
         for event in engine.drain_events() {
             let _ = ev.send(PlayoutEvent::Cue { event, at: clock.utc_of(event.sample) });

@@ -133,6 +133,25 @@ impl<A: Air> Station<A> {
                 tracing::warn!(output, total, "output underrun");
                 self.metrics.underruns.insert(output, total);
             }
+            PlayoutEvent::AudioStarved { seconds } => {
+                let more = seconds - self.metrics.audio_starved_s;
+                self.metrics.audio_starved_s = seconds;
+                tracing::error!(seconds = more, "clip audio came from the disk too late and played as silence");
+                self.health.raise_for(
+                    Concern::AudioLate,
+                    now,
+                    CLOCK_STEP_WINDOW,
+                    format!(
+                        "the disk did not deliver clip audio in time: {more:.1} s played as silence at {} \
+                         (a slow or failing disk?)",
+                        now.format("%H:%M:%S")
+                    ),
+                    format!(
+                        "硬盘没能及时读出录音：{} 有 {more:.1} 秒播成了静音（硬盘慢或坏了？）",
+                        now.format("%H:%M:%S")
+                    ),
+                );
+            }
             PlayoutEvent::ClockStepped { by, at } => {
                 self.metrics.clock_steps += 1;
                 self.metrics.last_clock_step = Some((at, by));

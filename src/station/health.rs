@@ -29,6 +29,8 @@ pub enum Concern {
     ClockStep,
     /// A recording a cue needs soon cannot be read.
     Audio,
+    /// Streamed audio came from the disk too late and played as silence (a disk that stalls).
+    AudioLate,
     /// Several imports in a row failed for a reason that is not the file's fault.
     Imports,
     /// A hand edit of the configuration was refused; the last good plan keeps playing.
@@ -47,13 +49,14 @@ impl Concern {
             Concern::Recorder(_) => "recorder",
             Concern::ClockStep => "clock-step",
             Concern::Audio => "audio",
+            Concern::AudioLate => "audio-late",
             Concern::Imports => "imports",
             Concern::Reload => "reload",
         }
     }
 
     /// Every reason label, for gauges that exist while all is well.
-    pub const REASONS: [&'static str; 10] = [
+    pub const REASONS: [&'static str; 11] = [
         "fallback",
         "output",
         "disk-full",
@@ -62,6 +65,7 @@ impl Concern {
         "recorder",
         "clock-step",
         "audio",
+        "audio-late",
         "imports",
         "reload",
     ];

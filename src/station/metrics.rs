@@ -27,6 +27,8 @@ pub struct Metrics {
     pub asrun_held: u64,
     /// Wall-clock steps the playout followed.
     pub clock_steps: u64,
+    /// Seconds of streamed audio the disk delivered too late (played as silence).
+    pub audio_starved_s: f64,
     /// The last one: when, and by how much.
     pub last_clock_step: Option<(DateTime<Utc>, chrono::Duration)>,
 }
@@ -67,6 +69,13 @@ impl Metrics {
             writeln!(s, "# HELP xiangyin_asrun_held_writes As-run writes kept in memory until the disk takes them.");
         let _ = writeln!(s, "# TYPE xiangyin_asrun_held_writes gauge");
         let _ = writeln!(s, "xiangyin_asrun_held_writes {}", self.asrun_held);
+        let _ = writeln!(
+            s,
+            "# HELP xiangyin_audio_starved_seconds_total Seconds of clip audio (all villages) the disk did not \
+             deliver in time, played as silence."
+        );
+        let _ = writeln!(s, "# TYPE xiangyin_audio_starved_seconds_total counter");
+        let _ = writeln!(s, "xiangyin_audio_starved_seconds_total {:.3}", self.audio_starved_s);
         let _ = writeln!(s, "# HELP xiangyin_clock_steps_total Wall-clock steps the playout followed.");
         let _ = writeln!(s, "# TYPE xiangyin_clock_steps_total counter");
         let _ = writeln!(s, "xiangyin_clock_steps_total {}", self.clock_steps);
