@@ -22,7 +22,8 @@ pub(super) struct Item {
     scratch: Vec<f32>,
     /// True once the streamed segments were opened (their fetching began).
     opened: bool,
-    /// Frames a streamed source did not deliver in time (played as silence), in all.
+    /// Frames a streamed source did not deliver in time (played as silence), since the zone
+    /// last took the count.
     pub starved: u64,
     /// Total frames of all segments.
     pub len: u64,
