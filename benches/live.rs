@@ -14,7 +14,7 @@
 //! `XY_BENCH_VILLAGES=8,64` limits the burst sizes; `XY_BENCH_ONLY=burst` or `idle` runs one table.
 //! Delete `target/bench-stations/` to rebuild the cached stations.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -348,28 +348,16 @@ fn wav(path: &Path, seed: u32) {
     let rate = 48_000u32;
     let f = 150.0 + 1.37 * seed as f32;
     let mut lcg = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-    let mut data = Vec::with_capacity(rate as usize * 2);
+    let spec =
+        hound::WavSpec { channels: 1, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let mut w = hound::WavWriter::create(path, spec).expect("create a generated WAV");
     for i in 0..rate {
         lcg = lcg.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
         let noise = (lcg >> 16) as f32 / 65_536.0 - 0.5;
         let s = 0.25 * (std::f32::consts::TAU * f * i as f32 / rate as f32).sin() + 0.01 * noise;
-        data.extend_from_slice(&((s * 32_767.0) as i16).to_le_bytes());
+        w.write_sample((s * 32_767.0) as i16).expect("write a generated WAV");
     }
-    let mut h = Vec::with_capacity(44 + data.len());
-    h.extend_from_slice(b"RIFF");
-    h.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
-    h.extend_from_slice(b"WAVEfmt ");
-    h.extend_from_slice(&16u32.to_le_bytes());
-    h.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    h.extend_from_slice(&1u16.to_le_bytes()); // mono
-    h.extend_from_slice(&rate.to_le_bytes());
-    h.extend_from_slice(&(rate * 2).to_le_bytes());
-    h.extend_from_slice(&2u16.to_le_bytes());
-    h.extend_from_slice(&16u16.to_le_bytes());
-    h.extend_from_slice(b"data");
-    h.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    h.extend_from_slice(&data);
-    std::fs::File::create(path).and_then(|mut f| f.write_all(&h)).expect("write a generated WAV");
+    w.finalize().expect("finish a generated WAV");
 }
 
 /// The 8-village synthetic station's villages and profile, with `clips` one-second clips and (when

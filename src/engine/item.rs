@@ -20,8 +20,6 @@ pub(super) struct Item {
     pub segments: Vec<Segment>,
     /// Where streamed audio is copied before mixing.
     scratch: Vec<f32>,
-    /// True once the streamed segments were opened (their fetching began).
-    opened: bool,
     /// Frames a streamed source did not deliver in time (played as silence), since the zone
     /// last took the count.
     pub starved: u64,
@@ -51,7 +49,6 @@ impl Item {
             priority,
             segments,
             scratch: Vec::new(),
-            opened: false,
             starved: 0,
             len,
             pos: 0,
@@ -65,12 +62,9 @@ impl Item {
         }
     }
 
-    /// Opens the streamed segments, so that their audio is fetched before it is due.
+    /// Opens the streamed segments (once each), so that their audio is fetched before it is due.
     pub fn open(&mut self) {
-        if !self.opened {
-            self.opened = true;
-            self.segments.iter_mut().for_each(Segment::open);
-        }
+        self.segments.iter_mut().for_each(Segment::open);
     }
 
     /// Starts a linear fade from the current envelope to `target` over `frames` samples.

@@ -17,7 +17,6 @@ pub mod stream;
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 pub use ingest::{ImportError, ImportOutcome, ImportRequest};
 pub use queue::{ImportQueue, QueuedImport};
@@ -160,15 +159,6 @@ impl Library {
     /// What configuration checks need: clip ids and the languages each message exists in.
     pub fn catalog(&self) -> io::Result<Catalog> {
         Ok(catalog_of(&self.list()?.0))
-    }
-
-    /// The canonical copy of clip `id` as mono samples at [`CANONICAL_RATE`].
-    pub fn load_canonical(&self, id: &ClipId) -> io::Result<Arc<[f32]>> {
-        let path = self.canonical_path(id);
-        let bad = |e: hound::Error| io::Error::other(format!("{}: {e}", path.display()));
-        let mut r = hound::WavReader::open(&path).map_err(bad)?;
-        let samples: Result<Vec<f32>, _> = r.samples::<f32>().collect();
-        Ok(samples.map_err(bad)?.into())
     }
 
     /// Changes a clip's review state, rewriting its sidecar atomically. `Ok(None)` if no such clip.

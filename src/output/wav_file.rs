@@ -51,30 +51,13 @@ impl WavFile {
                 self.wide.clear();
                 self.wide.extend(samples.iter().map(|s| to_i16(*s)));
             }
-            SampleFormat::I16 => {
-                buf.resize(samples.len() * 2, 0);
-                for (d, s) in buf.chunks_exact_mut(2).zip(samples) {
-                    d.copy_from_slice(&to_i16(*s).to_le_bytes());
-                }
-            }
-            SampleFormat::I24 => {
-                buf.resize(samples.len() * 3, 0);
-                for (d, s) in buf.chunks_exact_mut(3).zip(samples) {
-                    d.copy_from_slice(&to_i24(*s).to_le_bytes()[..3]);
-                }
-            }
-            SampleFormat::I32 => {
-                buf.resize(samples.len() * 4, 0);
-                for (d, s) in buf.chunks_exact_mut(4).zip(samples) {
-                    d.copy_from_slice(&to_i32(*s).to_le_bytes());
-                }
-            }
-            SampleFormat::F32 => {
-                buf.resize(samples.len() * 4, 0);
-                for (d, s) in buf.chunks_exact_mut(4).zip(samples) {
-                    d.copy_from_slice(&to_f32(*s).to_le_bytes());
-                }
-            }
+            SampleFormat::I16 => encode(buf, samples, |s| to_i16(s).to_le_bytes()),
+            SampleFormat::I24 => encode(buf, samples, |s| {
+                let b = to_i24(s).to_le_bytes();
+                [b[0], b[1], b[2]]
+            }),
+            SampleFormat::I32 => encode(buf, samples, |s| to_i32(s).to_le_bytes()),
+            SampleFormat::F32 => encode(buf, samples, |s| to_f32(s).to_le_bytes()),
         }
         let bytes: &[u8] = match self.format {
             SampleFormat::I16 if cfg!(target_endian = "little") => bytemuck::cast_slice(&self.wide),
@@ -101,6 +84,14 @@ impl WavFile {
     /// Updates the header and closes the file.
     pub fn finalize(mut self) -> Result<(), hound::Error> {
         self.flush()
+    }
+}
+
+/// Fills `buf` with the `N`-byte little-endian form of each sample.
+fn encode<const N: usize>(buf: &mut Vec<u8>, samples: &[f32], one: impl Fn(f32) -> [u8; N]) {
+    buf.resize(samples.len() * N, 0);
+    for (d, s) in buf.chunks_exact_mut(N).zip(samples) {
+        d.copy_from_slice(&one(*s));
     }
 }
 
