@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod domain;
 pub mod engine;
 pub mod library;
+pub mod line;
 pub mod os;
 pub mod output;
 pub mod playout;

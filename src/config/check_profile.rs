@@ -249,11 +249,13 @@ pub(super) fn profile(name: &str, file: &Path, text: &str, problems: &mut Proble
         ));
     }
 
+    let line = super::check_line::line(&f, &at, &zones, problems);
     (problems.len() == before).then(|| Profile {
         name: name.to_owned(),
         outputs,
         zones,
         max_level_dbfs: f.max_level_dbfs,
+        line,
     })
 }
 

@@ -324,6 +324,7 @@ pub(super) fn villages(
             }
         }
         volume.sort_by_key(|(t, _)| *t);
+        let line_test = v.line_test.as_deref().and_then(|t| line_test(&at, i, t, &quiet_hours, problems));
         if let (Some(id), Some(zone)) = (id, zone) {
             out.push(Village {
                 id,
@@ -334,12 +335,38 @@ pub(super) fn villages(
                 languages,
                 quiet_hours,
                 volume,
+                line_test,
             });
         }
     }
     // Villages that read well are returned even when others did not, so that schedules are still
     // checked against them; the plan is only built when there are no problems at all.
     Some(out)
+}
+
+/// A village's daily line-test time: a time of day outside every one of its quiet hours.
+fn line_test(at: &At<'_>, i: usize, t: &str, q: &QuietHours, problems: &mut Problems) -> Option<TimeOfDay> {
+    let tod = match TimeOfDay::parse(t) {
+        Ok(t) => t,
+        Err(e) => {
+            problems.push(at.at(yaml_path!["villages", i, "line_test"], e.text()));
+            return None;
+        }
+    };
+    let kinds = [("weekdays", "工作日", &q.weekdays), ("weekends", "周末", &q.weekends), ("holidays", "节假日", &q.holidays)];
+    for (en, zh, windows) in kinds {
+        if let Some(w) = windows.iter().find(|w| w.contains(tod)) {
+            problems.push(at.at(
+                yaml_path!["villages", i, "line_test"],
+                (
+                    format!("the line test at {t} falls in the village's quiet hours on {en} ({w}); choose a time outside them"),
+                    format!("线路测试时间 {t} 落在这个村{zh}的休息时段（{w}）里；请换一个休息时段以外的时间"),
+                ),
+            ));
+            return None;
+        }
+    }
+    Some(tod)
 }
 
 fn quiet_hours(at: &At<'_>, i: usize, q: &QuietHoursFile, problems: &mut Problems) -> QuietHours {

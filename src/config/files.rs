@@ -118,6 +118,9 @@ pub struct VillageFile {
     /// Gain in dB from a time of day on (`"06:30": -6`), until the next entry.
     #[serde(default)]
     pub volume_db: BTreeMap<String, f64>,
+    /// Daily line test (`"10:00"`): a short tone on the village's line, outside quiet hours.
+    #[serde(default)]
+    pub line_test: Option<String>,
 }
 
 /// Quiet hours per kind of day; each is one window (`"21:30-06:30"`) or a list of windows.
@@ -292,6 +295,97 @@ pub struct ProfileFile {
     /// No output sample ever exceeds this level (dBFS); the limiter holds it.
     #[serde(default = "default_max_level")]
     pub max_level_dbfs: f64,
+    /// Relay devices that switch amplifiers.
+    #[serde(default)]
+    pub relays: Vec<RelayFile>,
+    /// Zone → its amplifier's relay channel and timing.
+    #[serde(default)]
+    pub power: BTreeMap<String, PowerFile>,
+    /// Capture devices tapped after the amplifiers.
+    #[serde(default)]
+    pub inputs: Vec<InputFile>,
+    /// Zone → the capture channel that hears its line (`taps:1`, or `{input: taps:1, expect_db: -20}`).
+    #[serde(default)]
+    pub monitor: BTreeMap<String, MonitorFile>,
+}
+
+/// One relay device.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelayFile {
+    /// Name used in `power:`.
+    pub name: String,
+    /// `board` (USB-serial single-byte board), `modbus` (RTU coils) or `gpio`.
+    pub kind: String,
+    /// For `board` and `modbus`: the serial port (`/dev/ttyUSB0`).
+    #[serde(default)]
+    pub port: Option<String>,
+    /// For `gpio`: the chip (`/dev/gpiochip0`).
+    #[serde(default)]
+    pub chip: Option<String>,
+    /// For `board`: relays on it (default 8).
+    #[serde(default)]
+    pub channels: Option<u8>,
+    /// For `modbus`: baud rate (default 9600).
+    #[serde(default)]
+    pub baud: Option<u32>,
+    /// For `modbus`: slave address (default 1).
+    #[serde(default)]
+    pub unit: Option<u8>,
+    /// How long to wait for an answer, ms (default 500).
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+}
+
+/// A zone's amplifier power.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PowerFile {
+    /// `relay-name:channel`.
+    pub relay: String,
+    /// Seconds of power before the first cue (default 2).
+    #[serde(default)]
+    pub lead_in_s: Option<f64>,
+    /// Seconds of power after the last cue (default 30).
+    #[serde(default)]
+    pub hang_s: Option<f64>,
+    /// Keep it on all the time.
+    #[serde(default)]
+    pub always_on: bool,
+}
+
+/// One capture device.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputFile {
+    /// Name used in `monitor:`.
+    pub name: String,
+    /// Device id as `xiangyin devices` prints it (`alsa:taps`).
+    pub device: String,
+    /// Sample rate in Hz.
+    #[serde(default = "default_rate")]
+    pub rate: u32,
+    /// `i16`, `i24`, `i32` or `f32`.
+    #[serde(default = "default_format")]
+    pub format: String,
+    /// Channel count.
+    pub channels: u16,
+}
+
+/// Where a zone is heard back.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum MonitorFile {
+    /// `input:N`.
+    Channel(String),
+    /// With the level expected back.
+    Full {
+        /// `input:N`.
+        input: String,
+        /// Level expected back relative to what is sent, dB (default 0).
+        #[serde(default)]
+        expect_db: f64,
+    },
 }
 
 fn default_max_level() -> f64 {

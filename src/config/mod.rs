@@ -2,6 +2,7 @@
 //! into the types of [`model`]. Every problem is reported as `file:line:col: message`, and all of
 //! them are reported in one pass. This module reads configuration files and nothing else.
 
+mod check_line;
 mod check_profile;
 mod check_schedule;
 mod check_station;

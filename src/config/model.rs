@@ -82,6 +82,8 @@ pub struct Village {
     pub quiet_hours: QuietHours,
     /// Volume steps by time of day, sorted; before the first step the last one applies (it wraps).
     pub volume: Vec<(TimeOfDay, GainDb)>,
+    /// When the daily line test tone plays (outside quiet hours), if it does.
+    pub line_test: Option<TimeOfDay>,
 }
 
 impl Village {
@@ -303,6 +305,101 @@ pub struct Profile {
     pub zones: BTreeMap<ZoneId, Vec<ChannelRef>>,
     /// Ceiling for every output sample, dBFS.
     pub max_level_dbfs: f64,
+    /// Amplifier power relays and the capture inputs that listen back to the lines.
+    pub line: LineWiring,
+}
+
+/// The village lines' own hardware: relays that power amplifiers, and capture inputs tapped
+/// after them (profile keys `relays`, `power`, `inputs`, `monitor`). Empty for a station that
+/// has neither.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LineWiring {
+    /// Relay devices.
+    pub relays: Vec<RelayConf>,
+    /// Zone → the relay channel that powers its amplifier.
+    pub power: BTreeMap<ZoneId, PowerConf>,
+    /// Capture devices.
+    pub inputs: Vec<InputConf>,
+    /// Zone → the capture channel that hears its line.
+    pub monitor: BTreeMap<ZoneId, MonitorConf>,
+}
+
+/// One relay device.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelayConf {
+    /// Name used in `power:` (`amps:3`).
+    pub name: String,
+    /// What it is and where.
+    pub kind: RelayKindConf,
+    /// How long to wait for it to answer.
+    pub timeout: Duration,
+}
+
+/// The kinds of relay.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RelayKindConf {
+    /// A USB-serial board of the single-byte-command kind.
+    Board {
+        /// Serial port.
+        port: std::path::PathBuf,
+        /// Relays on the board.
+        channels: u8,
+    },
+    /// Modbus RTU coils.
+    Modbus {
+        /// Serial port.
+        port: std::path::PathBuf,
+        /// Baud rate.
+        baud: u32,
+        /// Slave address.
+        unit: u8,
+    },
+    /// GPIO lines of a character device.
+    Gpio {
+        /// `/dev/gpiochipN`.
+        chip: std::path::PathBuf,
+    },
+}
+
+/// How a zone's amplifier is powered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PowerConf {
+    /// Index into [`LineWiring::relays`].
+    pub relay: usize,
+    /// Channel on it (board relay 1.., Modbus coil 1.., GPIO line offset 0..).
+    pub channel: u32,
+    /// Power on this long before the first cue that needs it.
+    pub lead_in: Duration,
+    /// Power off this long after the last cue.
+    pub hang: Duration,
+    /// Never switched off.
+    pub always_on: bool,
+}
+
+/// One capture device.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputConf {
+    /// Name used in `monitor:` (`taps:2`).
+    pub name: String,
+    /// Device id as `xiangyin devices` prints it.
+    pub device: String,
+    /// Rate in Hz.
+    pub rate: u32,
+    /// Sample format.
+    pub format: SampleFormat,
+    /// Channels.
+    pub channels: u16,
+}
+
+/// Where a zone's line is heard back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonitorConf {
+    /// Index into [`LineWiring::inputs`].
+    pub input: usize,
+    /// 0-based channel.
+    pub channel: u16,
+    /// The level expected back relative to what is sent, dB (the tap's attenuation).
+    pub expect_db: f64,
 }
 
 /// The holiday calendar from `schedules/holidays.yaml` (empty when the file is absent).

@@ -95,7 +95,9 @@ async fn run(paths: Paths, opts: Options) -> anyhow::Result<()> {
     };
     let (plan, sinks, fallback) = outputs::open_outputs(&paths, plan, &clips)?;
     let taps = crate::output::Taps::new();
-    let sinks = sinks.into_iter().enumerate().map(|(i, s)| taps.wrap(i, s)).collect();
+    // The village lines: amplifier relays, capture taps, and the monitor that hears what is sent.
+    let line = crate::line::Line::start(&plan.profile).context("starting the village lines")?;
+    let sinks = sinks.into_iter().enumerate().map(|(i, s)| line.wrap(i, taps.wrap(i, s))).collect();
     let db = store::default_path(&paths.state);
     let store = Store::open(&db).with_context(|| format!("opening the station database {}", db.display()))?;
 
@@ -114,6 +116,7 @@ async fn run(paths: Paths, opts: Options) -> anyhow::Result<()> {
         let mut s = lock(&station);
         let now = Utc::now();
         s.set_disk_warning(opts.disk_warn_mb.saturating_mul(1024 * 1024));
+        s.set_line(Box::new(line));
         if let Some(why) = &fallback {
             s.set_problem(
                 Concern::Fallback,

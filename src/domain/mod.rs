@@ -7,6 +7,7 @@
 mod clip;
 mod cue;
 mod gain;
+mod heard;
 mod ids;
 mod language;
 mod priority;
@@ -18,6 +19,7 @@ pub mod whole;
 pub use clip::{ClipKind, ReviewState};
 pub use cue::{Cue, CueId};
 pub use gain::GainDb;
+pub use heard::{Heard, HeardNote};
 pub use ids::{ClipId, IdError, MessageId, OutputName, PlaylistId, VillageId, ZoneId};
 pub use language::{Language, LanguageError};
 pub use priority::Priority;

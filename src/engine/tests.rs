@@ -26,6 +26,7 @@ fn profile(zones: &[(&str, &[u16])], channels: u16) -> Profile {
             })
             .collect(),
         max_level_dbfs: -1.0,
+        line: Default::default(),
     }
 }
 

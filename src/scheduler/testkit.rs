@@ -51,6 +51,7 @@ pub fn village(id: &str, languages: &[&str]) -> Village {
         languages: languages.iter().map(|l| lang(l)).collect(),
         quiet_hours: QuietHours::default(),
         volume: Vec::new(),
+        line_test: None,
     }
 }
 
@@ -122,7 +123,7 @@ pub fn plan(station: Station, villages: Vec<Village>, playlists: Vec<Playlist>, 
         villages,
         playlists: playlists.into_iter().map(|p| (p.id.clone(), p)).collect(),
         slots,
-        profile: Profile { name: "virtual".into(), outputs: Vec::new(), zones: BTreeMap::new(), max_level_dbfs: -1.0 },
+        profile: Profile { name: "virtual".into(), outputs: Vec::new(), zones: BTreeMap::new(), max_level_dbfs: -1.0, line: Default::default() },
         calendar: Default::default(),
     }
 }

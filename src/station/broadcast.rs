@@ -295,10 +295,18 @@ impl<A: Air> Station<A> {
             })
             .collect();
         // The log never holds up a broadcast: a row the disk cannot take waits in the journal.
-        for (cue, cmd) in chosen.iter().zip(commands) {
+        for (cue, cmd) in chosen.iter_mut().zip(commands) {
+            // An amplifier that is off is switched on now; the cue waits for its lead-in.
+            let ready = self.line.ready_at(&cue.zone, now);
             self.journal.write(Write::Cue(cue.clone()), now);
-            self.manual.insert(cue.id, cue.clone());
-            self.air.cue_now(cmd);
+            if ready > now {
+                cue.at = ready;
+                self.manual.insert(cue.id, cue.clone());
+                self.air.cue(cmd, ready);
+            } else {
+                self.manual.insert(cue.id, cue.clone());
+                self.air.cue_now(cmd);
+            }
         }
         let zones: Vec<(ZoneId, CueId)> = chosen.iter().map(|c| (c.zone.clone(), c.id)).collect();
         self.broadcasts.insert(id.clone(), zones);

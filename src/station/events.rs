@@ -30,6 +30,9 @@ impl<A: Air> Station<A> {
                     }
                 }
                 EventKind::Ended(id) => {
+                    if let Some(o) = self.on_air.get(&id) {
+                        self.line.ended(id, &o.cue.zone, at);
+                    }
                     self.broadcast_cue_done(id);
                     self.prune_audio();
                     let (outcome, counted) = match self.on_air.remove(&id) {
@@ -52,6 +55,9 @@ impl<A: Air> Station<A> {
                     }
                 }
                 EventKind::Stopped(id) => {
+                    if let Some(o) = self.on_air.get(&id) {
+                        self.line.ended(id, &o.cue.zone, at);
+                    }
                     self.broadcast_cue_done(id);
                     self.prune_audio();
                     // Every start goes through `started`, so a cue not on air never started (a
@@ -183,6 +189,9 @@ impl<A: Air> Station<A> {
             if self.manual_started(id) {
                 self.journal.write(Write::Started { id, at, late: None }, at);
                 let zone = self.on_air.get(&id).map(|o| o.cue.zone.clone());
+                if let Some(z) = &zone {
+                    self.line.started(id, z, at);
+                }
                 if let Some(detail) = zone.and_then(|z| self.zone_unheard(&z)) {
                     if let Some(o) = self.on_air.get_mut(&id) {
                         o.failed = Some(detail.en.clone());
@@ -204,6 +213,7 @@ impl<A: Air> Station<A> {
         if let Some(detail) = unheard {
             self.outcome(id, AsRunOutcome::FailedOutput, Some(detail), at);
         }
+        self.line.started(id, &p.cue.zone, at);
         self.on_air.insert(id, OnAir { cue: p.cue, resumed: false, failed, late: late.is_some() });
     }
 

@@ -35,6 +35,12 @@ pub enum Concern {
     Imports,
     /// A hand edit of the configuration was refused; the last good plan keeps playing.
     Reload,
+    /// An amplifier relay does not answer (its name): only its zones are affected.
+    Relay(String),
+    /// A capture input that listens to the lines stopped (its name): their cues are not proven.
+    Capture(String),
+    /// A village line came back silent, weak, distorted or crossed (its zone).
+    Line(String),
 }
 
 impl Concern {
@@ -52,11 +58,14 @@ impl Concern {
             Concern::AudioLate => "audio-late",
             Concern::Imports => "imports",
             Concern::Reload => "reload",
+            Concern::Relay(_) => "relay",
+            Concern::Capture(_) => "capture",
+            Concern::Line(_) => "line",
         }
     }
 
     /// Every reason label, for gauges that exist while all is well.
-    pub const REASONS: [&'static str; 11] = [
+    pub const REASONS: [&'static str; 14] = [
         "fallback",
         "output",
         "disk-full",
@@ -68,6 +77,9 @@ impl Concern {
         "audio-late",
         "imports",
         "reload",
+        "relay",
+        "capture",
+        "line",
     ];
 }
 
@@ -100,7 +112,11 @@ impl Health {
     pub fn raise(&mut self, concern: Concern, now: DateTime<Utc>, en: impl Into<String>, zh: impl Into<String>) {
         let (en, zh) = (en.into(), zh.into());
         let subject = match &concern {
-            Concern::Output(n) | Concern::Recorder(n) => Some(n.clone()),
+            Concern::Output(n)
+            | Concern::Recorder(n)
+            | Concern::Relay(n)
+            | Concern::Capture(n)
+            | Concern::Line(n) => Some(n.clone()),
             _ => None,
         };
         let reason = concern.reason();

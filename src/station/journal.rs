@@ -36,6 +36,8 @@ pub(super) enum Write {
     Outcome { id: CueId, outcome: AsRunOutcome, detail: Option<crate::domain::Text> },
     /// A cue ended.
     Ended { id: CueId, at: DateTime<Utc>, outcome: AsRunOutcome },
+    /// What the line's capture tap heard during a cue.
+    Heard { id: CueId, note: crate::domain::HeardNote },
     /// The scheduler state alone.
     State(serde_json::Value),
 }
@@ -220,6 +222,7 @@ impl Journal {
             Write::Started { id, at, late } => s.mark_started(*id, *at, *late),
             Write::Outcome { id, outcome, detail } => s.mark_outcome(*id, *outcome, detail.as_ref()),
             Write::Ended { id, at, outcome } => s.mark_ended(*id, *at, *outcome),
+            Write::Heard { id, note } => s.mark_heard(*id, note),
             Write::State(v) => s.save_json(self.key, v).map(|()| true),
         }
     }

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::VillageId;
+use crate::domain::{Heard, VillageId};
 use crate::store::AsRunOutcome;
 
 /// What `/metrics` shows. Counters count since the daemon started.
@@ -31,12 +31,19 @@ pub struct Metrics {
     pub audio_starved_s: f64,
     /// The last one: when, and by how much.
     pub last_clock_step: Option<(DateTime<Utc>, chrono::Duration)>,
+    /// Final proof-of-play verdicts, by village and verdict.
+    pub heard: BTreeMap<(VillageId, Heard), u64>,
 }
 
 impl Metrics {
     /// Counts one final outcome for a village.
     pub fn count(&mut self, village: &VillageId, outcome: AsRunOutcome) {
         *self.cues.entry((village.clone(), outcome)).or_default() += 1;
+    }
+
+    /// Counts one cue's final proof-of-play verdict for a village.
+    pub fn count_heard(&mut self, village: &VillageId, heard: Heard) {
+        *self.heard.entry((village.clone(), heard)).or_default() += 1;
     }
 
     /// The Prometheus text exposition, with `next_cue` as seconds from `now` and one
@@ -88,6 +95,15 @@ impl Metrics {
         let _ = writeln!(s, "# TYPE xiangyin_cues_total counter");
         for ((village, outcome), n) in &self.cues {
             let _ = writeln!(s, "xiangyin_cues_total{{village=\"{village}\",outcome=\"{}\"}} {n}", outcome.name());
+        }
+        let _ = writeln!(
+            s,
+            "# HELP xiangyin_line_heard_total Cues whose line was heard back, by village and verdict (yes, no, \
+             weak, distorted)."
+        );
+        let _ = writeln!(s, "# TYPE xiangyin_line_heard_total counter");
+        for ((village, heard), n) in &self.heard {
+            let _ = writeln!(s, "xiangyin_line_heard_total{{village=\"{village}\",heard=\"{heard}\"}} {n}");
         }
         let _ = writeln!(s, "# HELP xiangyin_output_up 1 when the output plays, 0 when it is degraded.");
         let _ = writeln!(s, "# TYPE xiangyin_output_up gauge");

@@ -32,6 +32,8 @@ mod broadcast;
 mod events;
 pub mod health;
 mod journal;
+mod line;
+mod linetest;
 mod metrics;
 mod projection;
 mod status;
@@ -46,6 +48,8 @@ pub use air::{Air, SimAir};
 pub use broadcast::{Broadcast, BroadcastError, Targets};
 pub use health::{Concern, Health, Problem};
 pub use journal::{Failing, Journal};
+pub use line::{LineConcern, LinePort, LineReport, LineState, NoLine};
+pub use linetest::{LINE_TEST_SLOT, line_test_clip};
 pub use metrics::Metrics;
 pub use projection::Projection;
 pub use status::VillageStatus;
@@ -153,6 +157,8 @@ pub struct Station<A: Air> {
     /// Broadcasts by id: the cue on each zone.
     broadcasts: HashMap<String, Vec<(ZoneId, CueId)>>,
     broadcast_seq: u64,
+    /// The village lines: amplifier power and proof of play.
+    line: Box<dyn LinePort>,
 }
 
 impl<A: Air> Station<A> {
@@ -191,6 +197,7 @@ impl<A: Air> Station<A> {
             manual: HashMap::new(),
             broadcasts: HashMap::new(),
             broadcast_seq: 0,
+            line: Box::new(NoLine),
         }
     }
 
@@ -367,10 +374,12 @@ impl<A: Air> Station<A> {
         let from =
             self.saved.planned_to.unwrap_or(now).max(now - chrono::Duration::from_std(CATCH_UP).unwrap_or_default());
         if from < horizon - half {
+            self.plan_line_tests(from, horizon, now);
             self.plan_window(from, horizon, now);
         }
         self.preload(now);
         self.hand_over(now);
+        self.line_tick(now);
         if self.dirty {
             let state = self.state_json();
             self.journal.write(Write::State(state), now);
@@ -559,6 +568,9 @@ impl<A: Air> Station<A> {
     }
 
     fn audio(&mut self, id: &ClipId) -> std::io::Result<Audio> {
+        if *id == line_test_clip() {
+            return Ok(linetest::tone());
+        }
         if let Some(a) = self.audio.get(id) {
             return Ok(a.audio());
         }

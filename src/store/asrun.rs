@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, ToSql, params, params_from_iter};
 
 use super::{AsRunOutcome, Store, StoreError, parse_stamp, stamp};
-use crate::domain::{ClipId, Cue, CueId, Lang, Language, Priority, Text, VillageId, ZoneId};
+use crate::domain::{ClipId, Cue, CueId, Heard, HeardNote, Lang, Language, Priority, Text, VillageId, ZoneId};
 use crate::scheduler::{Outcome, Planned};
 
 /// One row of the as-run log.
@@ -57,6 +57,8 @@ pub struct AsRunRow {
     pub detail: Option<String>,
     /// The same in Chinese (rows written before schema V3 have none).
     pub detail_zh: Option<String>,
+    /// What the line's capture tap heard (`None` when the line is not monitored or not judged yet).
+    pub heard: Option<HeardNote>,
 }
 
 impl AsRunRow {
@@ -115,7 +117,8 @@ pub struct Filter {
 }
 
 /// Columns read into an [`AsRunRow`], in [`Raw`] order.
-const COLUMNS: &str = "cue, village, zone, clip, language, priority, slot, scheduled, started, ended, late_ms, outcome, detail, detail_zh";
+const COLUMNS: &str = "cue, village, zone, clip, language, priority, slot, scheduled, started, ended, late_ms, outcome, \
+                       detail, detail_zh, heard, heard_level, heard_delay_ms, heard_detail, heard_detail_zh";
 /// Scheduled time, then cue id in u64 order (ids at or above 2^63 are stored negative).
 const ORDER: &str = "ORDER BY scheduled, cue < 0, cue";
 /// Rows not final: planned, or started and not ended.
@@ -281,6 +284,48 @@ impl Store {
             .and_then(|mut s| s.execute(params![key(id), outcome.name(), en, zh]))
             .map(|n| n == 1)
             .map_err(|e| self.err("mark_outcome", e))
+    }
+
+    /// Records what the line's capture tap heard during cue `id` (it must have started). A later
+    /// verdict replaces an earlier one. `Ok(false)` when the cue is unknown or never started.
+    pub fn mark_heard(&self, id: CueId, note: &HeardNote) -> Result<bool, StoreError> {
+        self.conn
+            .prepare_cached(
+                "UPDATE as_run SET heard = ?2, heard_level = ?3, heard_delay_ms = ?4, heard_detail = ?5,
+                 heard_detail_zh = ?6 WHERE cue = ?1 AND started IS NOT NULL",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    key(id),
+                    note.heard.as_str(),
+                    note.level_dbfs,
+                    note.delay_ms,
+                    note.detail.en,
+                    note.detail.zh
+                ])
+            })
+            .map(|n| n == 1)
+            .map_err(|e| self.err("mark_heard", e))
+    }
+
+    /// Per village, the end of its last line test (slot `slot`) that came back `yes`.
+    pub fn last_good(&self, slot: &str) -> Result<Vec<(VillageId, DateTime<Utc>)>, StoreError> {
+        let mut out = Vec::new();
+        let rows: Vec<(String, String)> = self
+            .conn
+            .prepare_cached(
+                "SELECT village, max(started) FROM as_run WHERE slot = ?1 AND heard = 'yes' GROUP BY village",
+            )
+            .and_then(|mut s| {
+                s.query_map([slot], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?.collect()
+            })
+            .map_err(|e| self.err("last_good", e))?;
+        for (v, at) in rows {
+            if let (Ok(v), Some(at)) = (VillageId::new(&v), parse_stamp(&at)) {
+                out.push((v, at));
+            }
+        }
+        Ok(out)
     }
 
     /// True when the cue has started (so a restarted station must not play it again); false when
@@ -452,6 +497,11 @@ struct Raw {
     outcome: Option<String>,
     detail: Option<String>,
     detail_zh: Option<String>,
+    heard: Option<String>,
+    heard_level: Option<f64>,
+    heard_delay_ms: Option<i64>,
+    heard_detail: Option<String>,
+    heard_detail_zh: Option<String>,
 }
 
 impl Raw {
@@ -471,6 +521,11 @@ impl Raw {
             outcome: r.get(11)?,
             detail: r.get(12)?,
             detail_zh: r.get(13)?,
+            heard: r.get(14)?,
+            heard_level: r.get(15)?,
+            heard_delay_ms: r.get(16)?,
+            heard_detail: r.get(17)?,
+            heard_detail_zh: r.get(18)?,
         })
     }
 
@@ -501,6 +556,21 @@ impl Raw {
                 .outcome
                 .as_deref()
                 .map(|o| AsRunOutcome::from_name(o).ok_or_else(|| bad("outcome", &o)))
+                .transpose()?,
+            heard: self
+                .heard
+                .as_deref()
+                .map(|h| {
+                    let heard = Heard::from_name(h).ok_or_else(|| bad("heard", &h))?;
+                    let en = self.heard_detail.unwrap_or_default();
+                    let zh = self.heard_detail_zh.unwrap_or_else(|| en.clone());
+                    Ok(HeardNote {
+                        heard,
+                        level_dbfs: self.heard_level,
+                        delay_ms: self.heard_delay_ms,
+                        detail: Text::new(en, zh),
+                    })
+                })
                 .transpose()?,
             detail: self.detail,
             detail_zh: self.detail_zh,

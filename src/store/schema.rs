@@ -94,8 +94,17 @@ CREATE TABLE setup_tokens (
 /// V3: the as-run detail in Chinese beside the English one (`detail`), for the Chinese pages.
 const V3: &str = "ALTER TABLE as_run ADD COLUMN detail_zh TEXT;";
 
+/// V4: proof of play — what the village line's capture tap heard while the cue played
+/// (`heard`: yes, no, weak, distorted; NULL when the line is not monitored), the level and delay
+/// measured, and why, in both languages.
+const V4: &str = "ALTER TABLE as_run ADD COLUMN heard TEXT;
+ALTER TABLE as_run ADD COLUMN heard_level REAL;
+ALTER TABLE as_run ADD COLUMN heard_delay_ms INTEGER;
+ALTER TABLE as_run ADD COLUMN heard_detail TEXT;
+ALTER TABLE as_run ADD COLUMN heard_detail_zh TEXT;";
+
 /// Every migration, oldest first. The schema version of a database is how many have run.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

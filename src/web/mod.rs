@@ -13,6 +13,7 @@ pub mod broadcast;
 pub mod clips;
 pub mod error;
 mod i18n;
+pub mod lines;
 pub mod live;
 mod memory;
 pub mod openapi;
@@ -220,6 +221,7 @@ pub fn router(state: AppState) -> Router {
         .merge(users::routes())
         .merge(pages::routes())
         .merge(broadcast::routes())
+        .merge(lines::routes())
         .merge(clips::routes())
         .merge(live::routes())
         .merge(openapi::routes())

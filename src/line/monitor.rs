@@ -1,0 +1,323 @@
+//! Proof of play: one thread compares, for every monitored zone, what the station sent on the
+//! zone's first channel with what its capture tap hears, in 4-second stretches while a cue
+//! plays ([`judge`]), and gives each cue its verdict when it has ended.
+//!
+//! A stretch that comes back silent, weak, distorted or crossed raises the zone's line alarm at
+//! once (a dead line is reported a few seconds into the first cue it fails), and a good stretch
+//! clears it. A capture input that stops is reported as such; the cues it could not hear get no
+//! verdict rather than a wrong one.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+use super::capture::CaptureFeed;
+use super::judge::{self, Judgement, Rules, Track};
+use crate::config::MonitorConf;
+use crate::domain::{CueId, Heard, HeardNote, Text, ZoneId};
+use crate::station::{LineConcern, LineReport};
+
+/// Length of one judged stretch.
+pub const WINDOW: Duration = Duration::from_secs(4);
+/// A stretch shorter than this at the end of a cue is not judged on its own.
+const MIN_WINDOW: Duration = Duration::from_millis(1500);
+/// How much of each signal is kept.
+const KEEP: Duration = Duration::from_secs(20);
+/// A cue whose capture has not caught up this long after it ended is decided with what there is.
+const GIVE_UP: Duration = Duration::from_secs(4);
+
+/// Mono blocks of what was sent, one per monitored zone on an output: (zone index, samples).
+pub struct SentBlock {
+    /// On the monitor's timeline: when the first frame is heard.
+    pub start: Duration,
+    /// Rate of the output.
+    pub rate: u32,
+    /// Per monitored zone (index into the monitor's zone list), its first channel.
+    pub zones: Vec<(usize, Vec<f32>)>,
+}
+
+/// A cue starting or ending on a monitored zone.
+pub enum CueEvent {
+    /// Heard from `at`.
+    Started { cue: CueId, zone: ZoneId, at: Duration, utc: DateTime<Utc> },
+    /// Ended at `at`.
+    Ended { cue: CueId, zone: ZoneId, at: Duration },
+}
+
+struct Watching {
+    cue: CueId,
+    utc: DateTime<Utc>,
+    next: Duration,
+    end: Option<Duration>,
+    parts: Vec<Judgement>,
+    crossed: Option<String>,
+}
+
+struct Zone {
+    id: ZoneId,
+    conf: MonitorConf,
+    sent: Track,
+    back: Track,
+    rules: Rules,
+    cue: Option<Watching>,
+    alarm: Option<Heard>,
+}
+
+/// The monitor thread's state.
+pub struct Monitor {
+    /// The timeline's zero.
+    pub epoch: Instant,
+    zones: Vec<Zone>,
+    feeds: Vec<(CaptureFeed, u64, Option<(u64, Instant)>, Option<String>)>,
+    sent: Receiver<SentBlock>,
+    events: Receiver<CueEvent>,
+    reports: Arc<Mutex<Vec<LineReport>>>,
+    last: Arc<Mutex<BTreeMap<ZoneId, (Heard, DateTime<Utc>)>>>,
+}
+
+impl Monitor {
+    /// A monitor of `zones` (in the order [`SentBlock`] indexes them) hearing `feeds`.
+    pub fn new(
+        epoch: Instant,
+        zones: Vec<(ZoneId, MonitorConf)>,
+        feeds: Vec<CaptureFeed>,
+        sent: Receiver<SentBlock>,
+        events: Receiver<CueEvent>,
+        reports: Arc<Mutex<Vec<LineReport>>>,
+        last: Arc<Mutex<BTreeMap<ZoneId, (Heard, DateTime<Utc>)>>>,
+    ) -> Self {
+        let zones = zones
+            .into_iter()
+            .map(|(id, conf)| Zone {
+                rules: Rules { expect_gain_db: conf.expect_db as f32, ..Rules::default() },
+                id,
+                conf,
+                sent: Track::new(KEEP),
+                back: Track::new(KEEP),
+                cue: None,
+                alarm: None,
+            })
+            .collect();
+        let feeds = feeds.into_iter().map(|f| (f, 0, None, None)).collect();
+        Self { epoch, zones, feeds, sent, events, reports, last }
+    }
+
+    fn report(&self, r: LineReport) {
+        self.reports.lock().unwrap_or_else(PoisonError::into_inner).push(r);
+    }
+
+    /// Runs until the event channel closes.
+    pub fn run(mut self) {
+        loop {
+            match self.sent.recv_timeout(Duration::from_millis(50)) {
+                Ok(b) => self.take_sent(b),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+            while let Ok(b) = self.sent.try_recv() {
+                self.take_sent(b);
+            }
+            loop {
+                match self.events.try_recv() {
+                    Ok(e) => self.take_event(e),
+                    Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                    Err(std::sync::mpsc::TryRecvError::Disconnected) => return,
+                }
+            }
+            self.drain_captures();
+            self.judge_due();
+        }
+    }
+
+    fn take_sent(&mut self, b: SentBlock) {
+        for (zi, samples) in &b.zones {
+            if let Some(z) = self.zones.get_mut(*zi) {
+                z.sent.push(b.start, b.rate, samples);
+            }
+        }
+    }
+
+    fn take_event(&mut self, e: CueEvent) {
+        match e {
+            CueEvent::Started { cue, zone, at, utc } => {
+                if let Some(z) = self.zones.iter_mut().find(|z| z.id == zone) {
+                    z.cue = Some(Watching { cue, utc, next: at, end: None, parts: Vec::new(), crossed: None });
+                }
+            }
+            CueEvent::Ended { cue, zone, at } => {
+                if let Some(w) = self.zones.iter_mut().find(|z| z.id == zone).and_then(|z| z.cue.as_mut())
+                    && w.cue == cue
+                {
+                    w.end = Some(at);
+                }
+            }
+        }
+    }
+
+    fn drain_captures(&mut self) {
+        let epoch = self.epoch;
+        for fi in 0..self.feeds.len() {
+            let (feed, popped, stamp, reported) = &mut self.feeds[fi];
+            while let Ok(s) = feed.stamps.pop() {
+                *stamp = Some(s);
+            }
+            let channels = usize::from(feed.spec.channels.max(1));
+            let n = feed.samples.slots() / channels * channels;
+            if n > 0
+                && let Ok(chunk) = feed.samples.read_chunk(n)
+            {
+                let (a, b) = chunk.as_slices();
+                let data: Vec<f32> = a.iter().chain(b).copied().collect();
+                chunk.commit_all();
+                let frames = (n / channels) as u64;
+                // The first frame's instant, from the last stamp (frames counted, when captured).
+                let start = match stamp {
+                    Some((total, at)) => {
+                        let behind = total.saturating_sub(*popped);
+                        at.checked_sub(Duration::from_secs_f64(behind as f64 / f64::from(feed.spec.rate)))
+                            .unwrap_or(*at)
+                    }
+                    None => Instant::now(),
+                };
+                *popped += frames;
+                let start = start.saturating_duration_since(epoch);
+                for z in self.zones.iter_mut().filter(|z| z.conf.input == fi) {
+                    z.back.push_interleaved(start, feed.spec.rate, &data, channels, usize::from(z.conf.channel));
+                }
+            }
+            let problem = feed.status.problem();
+            if problem != *reported {
+                let name = feed.spec.name.clone();
+                let text = problem.as_ref().map(|p| {
+                    Text::new(
+                        format!("capture input `{name}` ({}) is not capturing: {p}; its lines are not checked", feed.spec.device),
+                        format!("回采输入 `{name}`（{}）没有在采集：{p}；它所听的线路现在无法确认", feed.spec.device),
+                    )
+                });
+                *reported = problem;
+                self.reports
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(LineReport::Problem { concern: LineConcern::Capture(name), problem: text });
+            }
+        }
+    }
+
+    fn judge_due(&mut self) {
+        let now = self.epoch.elapsed();
+        for zi in 0..self.zones.len() {
+            loop {
+                let z = &self.zones[zi];
+                let Some(w) = &z.cue else { break };
+                let until = w.end.map_or(w.next + WINDOW, |e| e.min(w.next + WINDOW));
+                let short = until.saturating_sub(w.next) < MIN_WINDOW;
+                if w.end.is_some() && (short || w.next >= until) {
+                    self.finish(zi);
+                    break;
+                }
+                let need = until + z.rules.max_delay + Duration::from_millis(50);
+                if z.back.known_until() < need || z.sent.known_until() < until {
+                    if let Some(e) = w.end
+                        && now > e + z.rules.max_delay + GIVE_UP
+                    {
+                        self.finish(zi);
+                    }
+                    break;
+                }
+                let (from, to) = (w.next, until);
+                let verdict = judge::judge(&z.sent, &z.back, from, to, &z.rules);
+                let crossed = match &verdict {
+                    Some(j) if matches!(j.heard, Heard::No | Heard::Distorted) => {
+                        // The own zone is among the candidates: another must explain it clearly better.
+                        let all: Vec<(&str, &Track)> = self.zones.iter().map(|o| (o.id.as_str(), &o.sent)).collect();
+                        judge::heard_instead(&z.back, &all, from, to, &z.rules)
+                            .map(|(n, _)| n.to_owned())
+                            .filter(|n| n != z.id.as_str())
+                    }
+                    _ => None,
+                };
+                let z = &mut self.zones[zi];
+                let Some(w) = z.cue.as_mut() else { break };
+                w.next = until;
+                if let Some(mut j) = verdict {
+                    if crossed.is_some() {
+                        j.heard = Heard::No;
+                        w.crossed.clone_from(&crossed);
+                    }
+                    let heard = j.heard;
+                    w.parts.push(j);
+                    self.alarm(zi, heard, crossed);
+                }
+            }
+        }
+    }
+
+    /// Raises or clears the zone's line alarm after a judged stretch.
+    fn alarm(&mut self, zi: usize, heard: Heard, crossed: Option<String>) {
+        let z = &mut self.zones[zi];
+        let was = z.alarm;
+        z.alarm = (heard != Heard::Yes).then_some(heard);
+        if z.alarm == was && crossed.is_none() {
+            return;
+        }
+        let at = Utc::now().format("%H:%M:%S");
+        let zone = z.id.clone();
+        let problem = match (heard, crossed) {
+            (Heard::Yes, _) => None,
+            (_, Some(other)) => Some(Text::new(
+                format!("its line carries zone `{other}`'s audio instead of its own (crossed wires?), at {at}"),
+                format!("它的线路上听到的是分区 `{other}` 的声音（接线接错了？），{at}"),
+            )),
+            (Heard::No, None) => Some(Text::new(
+                format!("nothing came back from its line while it played, at {at}: check the amplifier, cable and speakers"),
+                format!("播出时线路上没有回来声音（{at}）：请检查功放、线路和喇叭"),
+            )),
+            (Heard::Weak, None) => Some(Text::new(
+                format!("its line came back much weaker than expected, at {at}"),
+                format!("线路回采的声音比正常弱很多（{at}）"),
+            )),
+            (Heard::Distorted, None) => Some(Text::new(
+                format!("its line came back distorted (clipped or noise), at {at}"),
+                format!("线路回采的声音失真了（削波或噪声），{at}"),
+            )),
+        };
+        self.report(LineReport::Problem { concern: LineConcern::Line(zone), problem });
+    }
+
+    fn finish(&mut self, zi: usize) {
+        let z = &mut self.zones[zi];
+        let Some(w) = z.cue.take() else { return };
+        let Some(j) = judge::summarize(&w.parts) else { return };
+        let delay_ms = j.delay.as_millis() as i64;
+        let level = f64::from(j.level_dbfs);
+        let detail = match (&w.crossed, j.heard) {
+            (Some(other), _) if j.heard == Heard::No => Text::new(
+                format!("the line carried zone `{other}`'s audio instead (crossed wires?)"),
+                format!("线路上听到的是分区 `{other}` 的声音（接线接错了？）"),
+            ),
+            (_, Heard::Yes) => Text::new(
+                format!("heard back at {level:.0} dBFS, {delay_ms} ms after it was sent"),
+                format!("回采听到了：电平 {level:.0} dBFS，延迟 {delay_ms} 毫秒"),
+            ),
+            (_, Heard::No) => Text::new(
+                format!("nothing came back from the line ({level:.0} dBFS)"),
+                format!("线路上没有回来声音（{level:.0} dBFS）"),
+            ),
+            (_, Heard::Weak) => Text::new(
+                format!("came back {:.0} dB weaker than expected ({level:.0} dBFS)", z.rules.expect_gain_db - j.gain_db),
+                format!("回采声音比正常弱 {:.0} dB（{level:.0} dBFS）", z.rules.expect_gain_db - j.gain_db),
+            ),
+            (_, Heard::Distorted) => Text::new(
+                format!("came back distorted: {:.1} % of samples clipped, correlation {:.2}", j.clipped * 100.0, j.correlation),
+                format!("回采声音失真：{:.1}% 的采样削波，相关度 {:.2}", j.clipped * 100.0, j.correlation),
+            ),
+        };
+        let note = HeardNote { heard: j.heard, level_dbfs: Some(level), delay_ms: Some(delay_ms), detail };
+        self.last.lock().unwrap_or_else(PoisonError::into_inner).insert(z.id.clone(), (j.heard, w.utc));
+        let zone = z.id.clone();
+        self.report(LineReport::Heard { cue: w.cue, zone, note, last: true });
+    }
+}
