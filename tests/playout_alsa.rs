@@ -72,7 +72,7 @@ fn profile(outputs: Vec<Output>, zones: &[(&str, Wiring)]) -> Profile {
             (ZoneId::new(z).unwrap(), refs.collect())
         })
         .collect();
-    Profile { name: "test".into(), outputs, zones, max_level_dbfs: -1.0 }
+    Profile { name: "test".into(), outputs, zones, max_level_dbfs: -1.0, line: Default::default() }
 }
 
 /// A mono sine at the engine rate, `amp` of full scale, starting at `phase` (radians).

@@ -127,10 +127,13 @@ fn supervise(spec: &InputConf, tx: Producer<f32>, stx: Producer<(u64, Instant)>,
     }
 }
 
+/// The two rings the audio callback fills: samples, and (frames so far, when) stamps.
+type Rings = (Producer<f32>, Producer<(u64, Instant)>);
+
 /// What the audio callback writes to.
 struct Callback {
     /// Taken by the callback of the stream that runs (only one at a time).
-    tx: std::sync::Mutex<Option<(Producer<f32>, Producer<(u64, Instant)>)>>,
+    tx: std::sync::Mutex<Option<Rings>>,
     frames: AtomicU64,
     failed: AtomicBool,
     last_data_ms: AtomicU64,
@@ -141,7 +144,7 @@ struct Callback {
 /// The rings live in the callback while a stream runs and go back when it is dropped.
 struct Lease {
     shared: Arc<Callback>,
-    rings: Option<(Producer<f32>, Producer<(u64, Instant)>)>,
+    rings: Option<Rings>,
 }
 
 impl Drop for Lease {
@@ -185,7 +188,7 @@ fn build<T>(
     device: &cpal::Device,
     config: &cpal::StreamConfig,
     shared: &Arc<Callback>,
-    rings: (Producer<f32>, Producer<(u64, Instant)>),
+    rings: Rings,
 ) -> Result<cpal::Stream, String>
 where
     T: cpal::SizedSample + Send + 'static,

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use crate::config::Profile;
-use crate::domain::{CueId, Heard, Text, ZoneId};
+use crate::domain::{CueId, Text, ZoneId};
 use crate::output::{Health, OutputError, Sink};
 use crate::station::{LineConcern, LinePort, LineReport, LineState};
 use monitor::{CueEvent, Monitor, SentBlock};
@@ -38,7 +38,7 @@ pub struct Line {
     events: Option<Sender<CueEvent>>,
     sent: Option<SyncSender<SentBlock>>,
     reports: Arc<Mutex<Vec<LineReport>>>,
-    last: Arc<Mutex<BTreeMap<ZoneId, (Heard, DateTime<Utc>)>>>,
+    last: monitor::LastHeard,
     monitored: Vec<ZoneId>,
     /// Per output index: (monitored zone index, channel) pairs it carries.
     taps: BTreeMap<usize, Vec<(usize, usize)>>,

@@ -66,16 +66,28 @@ struct Zone {
     alarm: Option<Heard>,
 }
 
+/// Each zone's last verdict and when the cue it is about started (shared with [`super::Line`]).
+pub type LastHeard = Arc<Mutex<BTreeMap<ZoneId, (Heard, DateTime<Utc>)>>>;
+
+/// One capture input as the monitor reads it: the feed, frames taken, the last stamp, and the
+/// problem last reported.
+struct Feed {
+    feed: CaptureFeed,
+    popped: u64,
+    stamp: Option<(u64, Instant)>,
+    reported: Option<String>,
+}
+
 /// The monitor thread's state.
 pub struct Monitor {
     /// The timeline's zero.
     pub epoch: Instant,
     zones: Vec<Zone>,
-    feeds: Vec<(CaptureFeed, u64, Option<(u64, Instant)>, Option<String>)>,
+    feeds: Vec<Feed>,
     sent: Receiver<SentBlock>,
     events: Receiver<CueEvent>,
     reports: Arc<Mutex<Vec<LineReport>>>,
-    last: Arc<Mutex<BTreeMap<ZoneId, (Heard, DateTime<Utc>)>>>,
+    last: LastHeard,
 }
 
 impl Monitor {
@@ -87,7 +99,7 @@ impl Monitor {
         sent: Receiver<SentBlock>,
         events: Receiver<CueEvent>,
         reports: Arc<Mutex<Vec<LineReport>>>,
-        last: Arc<Mutex<BTreeMap<ZoneId, (Heard, DateTime<Utc>)>>>,
+        last: LastHeard,
     ) -> Self {
         let zones = zones
             .into_iter()
@@ -101,7 +113,7 @@ impl Monitor {
                 alarm: None,
             })
             .collect();
-        let feeds = feeds.into_iter().map(|f| (f, 0, None, None)).collect();
+        let feeds = feeds.into_iter().map(|feed| Feed { feed, popped: 0, stamp: None, reported: None }).collect();
         Self { epoch, zones, feeds, sent, events, reports, last }
     }
 
@@ -160,7 +172,7 @@ impl Monitor {
     fn drain_captures(&mut self) {
         let epoch = self.epoch;
         for fi in 0..self.feeds.len() {
-            let (feed, popped, stamp, reported) = &mut self.feeds[fi];
+            let Feed { feed, popped, stamp, reported } = &mut self.feeds[fi];
             while let Ok(s) = feed.stamps.pop() {
                 *stamp = Some(s);
             }

@@ -206,29 +206,29 @@ mod tests {
         let mut p = plan(false);
         p.set_upcoming(&[(z("a"), t(100))]);
         let (w, next) = p.wanted(t(90));
-        assert_eq!(w[&(0, 1)], false);
+        assert!(!w[&(0, 1)]);
         assert_eq!(next, Some(t(98)), "switch-on is due lead_in before the cue");
-        assert_eq!(p.wanted(t(98)).0[&(0, 1)], true);
+        assert!(p.wanted(t(98)).0[&(0, 1)]);
         p.started(&z("a"), CueId(1));
         p.set_upcoming(&[]);
-        assert_eq!(p.wanted(t(150)).0[&(0, 1)], true, "on while playing");
+        assert!(p.wanted(t(150)).0[&(0, 1)], "on while playing");
         p.ended(&z("a"), CueId(1), t(160));
         let (w, next) = p.wanted(t(170));
-        assert_eq!(w[&(0, 1)], true, "hangs on after the end");
+        assert!(w[&(0, 1)], "hangs on after the end");
         assert_eq!(next, Some(t(190)));
-        assert_eq!(p.wanted(t(190)).0[&(0, 1)], false, "off hang_s after the last cue");
+        assert!(!p.wanted(t(190)).0[&(0, 1)], "off hang_s after the last cue");
     }
 
     #[test]
     fn a_shared_channel_is_on_while_any_zone_needs_it_and_force_wins() {
         let mut p = plan(false);
         p.set_upcoming(&[(z("c"), t(100))]);
-        assert_eq!(p.wanted(t(99)).0[&(0, 2)], true);
-        assert_eq!(p.wanted(t(99)).0[&(0, 1)], false);
+        assert!(p.wanted(t(99)).0[&(0, 2)]);
+        assert!(!p.wanted(t(99)).0[&(0, 1)]);
         assert!(p.force(&z("a"), Some(true)));
-        assert_eq!(p.wanted(t(0)).0[&(0, 1)], true);
+        assert!(p.wanted(t(0)).0[&(0, 1)]);
         p.force(&z("a"), None);
-        assert_eq!(p.wanted(t(0)).0[&(0, 1)], false);
+        assert!(!p.wanted(t(0)).0[&(0, 1)]);
         assert!(!p.force(&z("nowhere"), Some(true)));
     }
 
@@ -236,7 +236,7 @@ mod tests {
     fn an_emergency_waits_for_the_lead_in_only_when_the_amplifier_is_off() {
         let mut p = plan(false);
         assert_eq!(p.need_now(&z("a"), t(10), None), t(12));
-        assert_eq!(p.wanted(t(10)).0[&(0, 1)], true, "switched on at once");
+        assert!(p.wanted(t(10)).0[&(0, 1)], "switched on at once");
         assert_eq!(p.need_now(&z("a"), t(20), Some(t(5))), t(20), "on long enough: plays now");
         assert_eq!(p.need_now(&z("a"), t(20), Some(t(19))), t(21));
         assert_eq!(p.need_now(&z("nowhere"), t(20), None), t(20));

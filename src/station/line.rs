@@ -150,10 +150,17 @@ impl<A: Air> Station<A> {
                     self.journal.write(Write::Heard { id: cue, note }, now);
                 }
                 LineReport::Problem { concern, problem } => {
-                    let c = match concern {
-                        LineConcern::Relay(r) => Concern::Relay(r),
-                        LineConcern::Capture(i) => Concern::Capture(i),
-                        LineConcern::Line(z) => Concern::Line(z.to_string()),
+                    let (c, problem) = match concern {
+                        LineConcern::Relay(r) => (Concern::Relay(r), problem),
+                        LineConcern::Capture(i) => (Concern::Capture(i), problem),
+                        LineConcern::Line(z) => {
+                            // Said of the villages the zone reaches, by name.
+                            let names: Vec<&str> =
+                                self.plan.villages.iter().filter(|v| v.zone == z).map(|v| v.name.as_str()).collect();
+                            let who = if names.is_empty() { z.to_string() } else { names.join("、") };
+                            let problem = problem.map(|t| Text::new(format!("{who}: {}", t.en), format!("{who}：{}", t.zh)));
+                            (Concern::Line(z.to_string()), problem)
+                        }
                     };
                     match problem {
                         Some(t) => self.health.raise(c, now, t.en, t.zh),

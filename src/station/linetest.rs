@@ -1,6 +1,6 @@
 //! The daily line test: a short tone on each village's line at the time `villages.yaml` sets
 //! (`line_test: "10:00"`, outside quiet hours), so a dead line is found even on a day without
-//! notices. It is planned like a slot's cue (priority scheduled, slot [`LINE_TEST_SLOT`], an
+//! notices. It is planned like a slot's cue (priority background, so it never delays a programme; slot [`LINE_TEST_SLOT`], an
 //! as-run row of its own) and proven like every cue by the line's capture tap.
 
 use std::sync::{Arc, OnceLock};
@@ -102,7 +102,9 @@ impl<A: Air> Station<A> {
                             zone: v.zone.clone(),
                             clip: line_test_clip(),
                             language: Language::new("zxx").expect("zxx is a language tag"),
-                            priority: Priority::Scheduled,
+                            // Below every programme: a notice at the same minute preempts the
+                            // tone (which resumes after it), never waits for it.
+                            priority: Priority::Background,
                             at,
                             gain: GainDb::UNITY,
                             chime: None,
