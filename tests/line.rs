@@ -217,6 +217,8 @@ impl Wiring {
 struct Line {
     wiring: Arc<Mutex<Wiring>>,
     stop: Arc<AtomicBool>,
+    /// The tap's cable is pulled: nothing more is written into the capture FIFO.
+    cut: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -229,9 +231,15 @@ impl Line {
         let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(200);
         let (w, s) = (wiring.clone(), stop.clone());
         let reader = thread::spawn(move || read_card(&card, &w, &s, &tx));
-        let s = stop.clone();
-        let writer = thread::spawn(move || write_taps(&taps, &rx, &s));
-        Line { wiring, stop, threads: vec![reader, writer] }
+        let (s, cut) = (stop.clone(), Arc::new(AtomicBool::new(false)));
+        let c = cut.clone();
+        let writer = thread::spawn(move || write_taps(&taps, &rx, &s, &c));
+        Line { wiring, stop, cut, threads: vec![reader, writer] }
+    }
+
+    /// Pulls (true) or plugs back (false) the capture's cable.
+    fn cut(&self, cut: bool) {
+        self.cut.store(cut, Ordering::Release);
     }
 
     fn set(&self, w: Wiring) {
@@ -293,12 +301,15 @@ fn read_card(card: &Path, wiring: &Mutex<Wiring>, stop: &AtomicBool, tx: &SyncSe
     }
 }
 
-fn write_taps(taps: &Path, rx: &Receiver<Vec<u8>>, stop: &AtomicBool) {
+fn write_taps(taps: &Path, rx: &Receiver<Vec<u8>>, stop: &AtomicBool, cut: &AtomicBool) {
     while !stop.load(Ordering::Acquire) {
         // Opening blocks until the station's capture opens its end; it may close and reopen it.
         let Ok(mut f) = OpenOptions::new().write(true).open(taps) else { return };
         loop {
             match rx.recv_timeout(Duration::from_millis(200)) {
+                // A pulled cable: the capture device stays open and delivers nothing, as a stuck
+                // USB card does.
+                Ok(_) if cut.load(Ordering::Acquire) => {}
                 Ok(b) => {
                     if f.write_all(&b).is_err() {
                         break;
@@ -384,6 +395,30 @@ fn each_line_is_heard_back_and_a_silent_clipped_or_crossed_line_is_named() {
     assert_eq!(heard["heard"], "no", "{heard}");
     let msg = line_problem("dongmen").expect("a dead line raises its alarm");
     assert!(msg.contains("nothing came back"), "{msg}");
+    // How soon: a notice on the dead line raises the alarm a few seconds into the notice, not
+    // at its end (the alarm from the test above is cleared by a good test first).
+    line.set(Wiring::straight(0.1));
+    assert_eq!(test("dongmen")["heard"], "yes");
+    let mut w = Wiring::straight(0.1);
+    w.source[0] = None;
+    line.set(w);
+    let r = op
+        .post(d.url("/api/broadcasts"))
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({"targets": {"villages": ["dongmen"]}, "message": "talk", "priority": "manual"}))
+        .send()
+        .unwrap();
+    let b: serde_json::Value = r.json().unwrap();
+    let on_air = DateTime::parse_from_rfc3339(b["cues"][0]["at"].as_str().unwrap()).unwrap().with_timezone(&Utc);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while line_problem("dongmen").is_none() {
+        assert!(Instant::now() < deadline, "a dead line under a 12 s notice raised no alarm within 15 s");
+        thread::sleep(Duration::from_millis(100));
+    }
+    let after = (Utc::now() - on_air).num_milliseconds();
+    println!("a dead line is reported {after} ms after the notice went on air");
+    assert!(after < 12_000, "reported while the notice still plays, not after it: {after} ms");
+    thread::sleep(Duration::from_secs(9)); // the notice ends
 
     // An overdriven amplifier.
     let mut w = Wiring::straight(3.0);
@@ -411,8 +446,19 @@ fn each_line_is_heard_back_and_a_silent_clipped_or_crossed_line_is_named() {
     let msg = line_problem("dongmen").expect("crossed wires raise the alarm");
     assert!(msg.contains("ximen") && msg.contains("crossed"), "{msg}");
 
-    // Mended: the alarm clears with the next good test, and the log keeps every verdict.
+    // The capture's cable is pulled: health says so; playout goes on; plugged back, it clears.
     line.set(Wiring::straight(0.1));
+    line.cut(true);
+    let h = d.wait_health(Duration::from_secs(20), "the stopped capture in /healthz", |h| {
+        problems(h).iter().any(|(r, s, _)| r == "capture" && s == "taps")
+    });
+    let (_, _, msg) = problems(&h).into_iter().find(|(r, ..)| r == "capture").unwrap();
+    assert!(msg.contains("not capturing") && msg.contains("alsa:xy_tap8"), "{msg}");
+    assert!(!problems(&h).iter().any(|(r, ..)| r == "output"), "the card plays on: {h}");
+    line.cut(false);
+    d.wait_health(Duration::from_secs(30), "the capture back", |h| !problems(h).iter().any(|(r, ..)| r == "capture"));
+
+    // Mended: the alarm clears with the next good test, and the log keeps every verdict.
     thread::sleep(Duration::from_secs(10)); // ximen's notice ends
     let heard = test("dongmen");
     assert_eq!(heard["heard"], "yes", "{heard}");

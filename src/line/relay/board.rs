@@ -43,7 +43,15 @@ impl BoardRelay {
         // Stale bytes from before would be taken for the id; losing them is harmless.
         let _ = port.clear(ClearBuffer::Input);
         send(&who, &mut port, HANDSHAKE, timeout)?;
-        let id = read_byte(&who, &mut port, timeout)?;
+        let id = match read_byte(&who, &mut port, timeout) {
+            Ok(id) => id,
+            Err(e) => {
+                // A board started by an earlier run takes 0x50 as a state byte (relays 5 and 7
+                // on): switch everything off again at once before saying it does not answer.
+                let _ = send(&who, &mut port, 0x00, timeout);
+                return Err(e);
+            }
+        };
         let Some(has) = channels_of(id) else {
             return Err(RelayError::Garbage(two(
                 format!("{} answered 0x{id:02X} to the handshake, not a known board id (0xAB, 0xAC, 0xAD): is it an ICSE012A/013A/014A board, and was it power-cycled since it was last started?", who.en),
@@ -119,8 +127,8 @@ fn read_byte(who: &Who, port: &mut TTYPort, timeout: Duration) -> Result<u8, Rel
 
 fn no_answer(who: &Who, timeout: Duration) -> RelayError {
     RelayError::NoAnswer(two(
-        format!("{} does not answer (no reply to the handshake within {} ms): is it plugged in and powered?", who.en, ms(timeout)),
-        format!("{}没有应答（{} 毫秒内没有回应握手）：请检查是否已插好并通电。", who.zh, ms(timeout)),
+        format!("{} does not answer (no reply to the handshake within {} ms): is it plugged in and powered? (A board that was started before answers only after a power cycle.)", who.en, ms(timeout)),
+        format!("{}没有应答（{} 毫秒内没有回应握手）：请检查是否已插好并通电。（已启动过的板子要断电重启后才会应答。）", who.zh, ms(timeout)),
     ))
 }
 
