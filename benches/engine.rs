@@ -37,6 +37,7 @@ fn profile(zones: usize, rate: u32) -> Profile {
             })
             .collect(),
         max_level_dbfs: -1.0,
+        line: Default::default(),
     }
 }
 

@@ -177,6 +177,8 @@ fn amplifiers_switch_on_lead_in_before_each_cue_and_off_hang_after_and_a_dead_re
     assert!(msg.contains("does not answer") && msg.contains("ximen"), "the sentence names the relay and its zone: {msg}");
     assert!(!problems(&h).iter().any(|(_, s, _)| s == "amps"), "the board is fine: {h}");
     assert!(d.metric("xiangyin_degraded{reason=\"relay\"}").unwrap_or(0.0) >= 1.0);
+    assert_eq!(d.metric("xiangyin_amplifier_relay_up{zone=\"ximen\"}"), Some(0.0));
+    assert_eq!(d.metric("xiangyin_amplifier_relay_up{zone=\"dongmen\"}"), Some(1.0));
     let before = ended("ximen").len();
     let deadline = Instant::now() + Duration::from_secs(30);
     while ended("ximen").len() <= before {
@@ -468,6 +470,11 @@ fn each_line_is_heard_back_and_a_silent_clipped_or_crossed_line_is_named() {
     assert_eq!(dm["monitored"], true);
     assert_eq!(dm["heard"], "yes");
     assert!(dm["last_good_test"].is_string(), "{dm}");
+    // The dashboard says it, in Chinese first.
+    let page = op.get(d.url("/")).send().unwrap().text().unwrap();
+    let card = page.split("data-village=\"dongmen\"").nth(1).unwrap_or_default();
+    let line_row = card.split("class=\"line-state\"").nth(1).and_then(|r| r.split("</dd>").next()).unwrap_or_default();
+    assert!(line_row.contains("回采：听到了"), "the dashboard card shows what came back: {line_row}");
     let n = d.metric("xiangyin_line_heard_total{village=\"dongmen\",heard=\"yes\"}").unwrap_or(0.0);
     assert!(n >= 2.0, "metrics count the verdicts: {n}");
     drop(line);

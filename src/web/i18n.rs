@@ -188,6 +188,7 @@ messages! {
     OutputUp: "正常", "playing";
     RecordedOnly: "只录音，不出声（配置里没有声卡）", "recorded only, no loudspeaker (the profile has no sound card)";
     OutputDown: "故障", "down";
+    LineLabel: "线路", "Line";
     NotReaching: "听不到", "not heard";
     AlertNotHeard: "各村听不到广播", "The villages hear nothing";
     AlertSomeNotHeard: "有的村听不到广播", "Some villages hear nothing";

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{ApiJson, BodyKind};
 use super::{ApiError, ApiResult, AppState, Caller};
-use crate::domain::{Action, Heard, HeardNote, VillageId};
+use crate::domain::{Action, Heard, HeardNote, Text, VillageId};
 use crate::station::LINE_TEST_SLOT;
 
 /// How long `?wait=true` waits for a line test's verdict.
@@ -31,7 +31,8 @@ pub fn routes() -> Router<AppState> {
 /// One village's line.
 #[derive(Serialize)]
 pub struct LineView {
-    village: String,
+    /// The village id.
+    pub village: String,
     name: String,
     zone: String,
     /// `true` on, `false` off, absent when no relay powers its amplifier.
@@ -51,20 +52,74 @@ pub struct LineView {
     /// When its line last passed a line test.
     #[serde(skip_serializing_if = "Option::is_none")]
     last_good_test: Option<DateTime<Utc>>,
+    /// All of it in one sentence for the dashboard (absent when the village has no relay, no
+    /// tap and no line test).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<Text>,
+    /// `ok`, `warn` (a weak line, a failing relay) or `bad` (not heard, distorted).
+    pub state: &'static str,
+}
+
+/// The dashboard's sentence about one line.
+fn summary(v: &LineView, tz: chrono_tz::Tz) -> Option<Text> {
+    if v.power.is_none() && !v.monitored && v.line_test.is_none() {
+        return None;
+    }
+    let when = |t: DateTime<Utc>| t.with_timezone(&tz).format("%m-%d %H:%M").to_string();
+    let mut en = Vec::new();
+    let mut zh = Vec::new();
+    if let Some(on) = v.power {
+        let forced = if v.forced { " (forced)" } else { "" };
+        let forced_zh = if v.forced { "（手动）" } else { "" };
+        if v.relay_failing {
+            en.push("amplifier relay not answering".to_owned());
+            zh.push("功放继电器无应答".to_owned());
+        } else {
+            en.push(format!("amplifier {}{forced}", if on { "on" } else { "off" }));
+            zh.push(format!("功放{}{forced_zh}", if on { "开" } else { "关" }));
+        }
+    }
+    match (v.monitored, v.heard, v.heard_at) {
+        (true, Some(h), Some(at)) => {
+            en.push(format!("heard back: {h} ({})", when(at)));
+            zh.push(format!("回采：{}（{}）", h.zh(), when(at)));
+        }
+        (true, _, _) => {
+            en.push("heard back: nothing played yet".to_owned());
+            zh.push("回采：还没有播过".to_owned());
+        }
+        (false, ..) => {
+            en.push("no tap to hear the line".to_owned());
+            zh.push("没有回采".to_owned());
+        }
+    }
+    if let Some(t) = &v.line_test {
+        match v.last_good_test {
+            Some(at) => {
+                en.push(format!("daily test {t}, last passed {}", when(at)));
+                zh.push(format!("每日测试 {t}，上次通过 {}", when(at)));
+            }
+            None => {
+                en.push(format!("daily test {t}, not passed yet"));
+                zh.push(format!("每日测试 {t}，还没有通过过"));
+            }
+        }
+    }
+    Some(Text::new(en.join(" · "), zh.join(" · ")))
 }
 
 /// Every village's line, in villages.yaml order.
 pub fn views(st: &AppState) -> Vec<LineView> {
-    let (villages, states) = {
+    let (villages, states, tz) = {
         let s = st.station();
-        (s.plan().villages.clone(), s.line_states())
+        (s.plan().villages.clone(), s.line_states(), s.plan().station.timezone)
     };
     let good = st.db().last_good(LINE_TEST_SLOT).unwrap_or_default();
     villages
         .iter()
         .map(|v| {
             let s = states.get(&v.zone).cloned().unwrap_or_default();
-            LineView {
+            let mut view = LineView {
                 village: v.id.to_string(),
                 name: v.name.clone(),
                 zone: v.zone.to_string(),
@@ -76,7 +131,16 @@ pub fn views(st: &AppState) -> Vec<LineView> {
                 heard_at: s.last.map(|l| l.1),
                 line_test: v.line_test.map(|t| t.to_string()),
                 last_good_test: good.iter().find(|(g, _)| *g == v.id).map(|(_, at)| *at),
-            }
+                summary: None,
+                state: "ok",
+            };
+            view.summary = summary(&view, tz);
+            view.state = match view.heard {
+                Some(Heard::No | Heard::Distorted) => "bad",
+                _ if view.relay_failing || view.heard == Some(Heard::Weak) => "warn",
+                _ => "ok",
+            };
+            view
         })
         .collect()
 }

@@ -288,6 +288,19 @@ async fn metrics(State(st): State<AppState>) -> Response {
     };
     let c = &st.inner.conns;
     use std::fmt::Write;
+    let lines = st.station().line_states();
+    if lines.values().any(|l| l.power.is_some()) {
+        let _ = writeln!(text, "# HELP xiangyin_amplifier_on 1 while a zone's amplifier relay is on.");
+        let _ = writeln!(text, "# TYPE xiangyin_amplifier_on gauge");
+        for (zone, l) in lines.iter().filter(|(_, l)| l.power.is_some()) {
+            let _ = writeln!(text, "xiangyin_amplifier_on{{zone=\"{zone}\"}} {}", u8::from(l.power == Some(true)));
+        }
+        let _ = writeln!(text, "# HELP xiangyin_amplifier_relay_up 0 while the relay of a zone's amplifier does not answer.");
+        let _ = writeln!(text, "# TYPE xiangyin_amplifier_relay_up gauge");
+        for (zone, l) in lines.iter().filter(|(_, l)| l.power.is_some()) {
+            let _ = writeln!(text, "xiangyin_amplifier_relay_up{{zone=\"{zone}\"}} {}", u8::from(!l.relay_failing));
+        }
+    }
     let _ = writeln!(text, "# HELP xiangyin_http_connections HTTP connections open now.");
     let _ = writeln!(text, "# TYPE xiangyin_http_connections gauge");
     let _ = writeln!(text, "xiangyin_http_connections {}", c.open());

@@ -38,6 +38,15 @@ pub(crate) async fn page(ctx: Ctx) -> PageResult {
             plan.villages.iter().map(|v| (v.id.to_string(), v.township.clone())).collect();
         (station.status(), plan.station.timezone, townships)
     };
+    let lines: BTreeMap<String, crate::web::lines::LineView> = {
+        let st = ctx.state.clone();
+        tokio::task::spawn_blocking(move || crate::web::lines::views(&st))
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|l| (l.village.clone(), l))
+            .collect()
+    };
     let titles: BTreeMap<String, String> =
         clips(&ctx.state).map_err(|e| ctx.fail(e))?.into_iter().map(|c| (c.id.to_string(), c.title)).collect();
     let now = Utc::now();
@@ -72,7 +81,7 @@ pub(crate) async fn page(ctx: Ctx) -> PageResult {
 <dt>{now_label}</dt><dd class="now-playing">{now_playing}</dd>
 <dt>{next_label}</dt><dd class="next-cue">{next}</dd>
 <dt>{output_label}</dt><dd class="output-state" data-up="{output_up}" data-reaching="{reaching}" data-recorded-only="{recorded_only}"><span class="dot"></span><span class="output-name">{output}</span> <span class="output-word">{up}</span></dd>
-</dl>
+{line}</dl>
 <div class="card-actions">
 <button type="button" class="listen" data-zone="{zone}" aria-pressed="false">{listen}</button>
 <a class="button" href="/villages/{id}">{schedule}</a>
@@ -97,6 +106,15 @@ pub(crate) async fn page(ctx: Ctx) -> PageResult {
                 up = esc(&up),
                 listen = esc(ctx.t(M::Listen)),
                 schedule = esc(ctx.t(M::ScheduleLink)),
+                line = lines.get(v.village.as_str()).and_then(|l| l.summary.as_ref().map(|s| (l.state, s))).map_or(
+                    String::new(),
+                    |(state, s)| format!(
+                        r#"<dt>{}</dt><dd class="line-state" data-state="{state}">{}</dd>
+"#,
+                        esc(ctx.t(M::LineLabel)),
+                        esc(s.get(ctx.lang))
+                    )
+                ),
             )
         })
         .collect();

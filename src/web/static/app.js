@@ -300,6 +300,19 @@
         card.classList.toggle('on-air', !!v.now_playing);
       }
     }
+    // The village lines (amplifier power, what the tap heard, the daily test): every 10 s.
+    async function lines() {
+      const r = await api('GET', '/api/lines');
+      if (!r.ok || !Array.isArray(r.data)) return;
+      for (const l of r.data) {
+        const card = $$('.village-card').find(function (c) { return c.dataset.village === l.village; });
+        const dd = card && $('.line-state', card);
+        if (!dd || !l.summary) continue;
+        dd.dataset.state = l.state;
+        dd.textContent = textOf(l.summary);
+      }
+    }
+    if ($('.line-state')) setInterval(lines, 10000);
     let timer = null;
     function poll() {
       if (timer) return;
