@@ -133,6 +133,36 @@ enum Command {
         #[arg(long)]
         profile: Option<String>,
     },
+    /// Wiring checks of one village line, with the station stopped: `line test` plays the test
+    /// tone and says what the line's capture tap heard; `line power` switches its amplifier.
+    Line {
+        #[command(subcommand)]
+        action: LineAction,
+    },
+}
+
+/// What `xiangyin line` does.
+#[derive(Subcommand)]
+enum LineAction {
+    /// Power the village's amplifier (its lead-in), play the test tone, print what came back.
+    Test {
+        /// Village id.
+        village: String,
+        /// Hardware profile (default: the one station.yaml names).
+        #[arg(long)]
+        profile: Option<String>,
+    },
+    /// Switch the village's amplifier relay on or off (it stays so).
+    Power {
+        /// Village id.
+        village: String,
+        /// on or off.
+        #[arg(value_parser = ["on", "off"])]
+        switch: String,
+        /// Hardware profile (default: the one station.yaml names).
+        #[arg(long)]
+        profile: Option<String>,
+    },
 }
 
 /// What `xiangyin user` does.
@@ -268,6 +298,12 @@ fn run() -> anyhow::Result<bool> {
         Command::Serve { profile, listen, max_upload_mb, disk_warn_mb } => {
             let opts = xiangyin::daemon::Options { profile, listen, max_upload_mb, disk_warn_mb };
             xiangyin::daemon::serve(&paths, &opts).map(|()| true)
+        }
+        Command::Line { action: LineAction::Test { village, profile } } => {
+            commands::line::test(&paths, profile.as_deref(), &village, &mut out).context("line test")
+        }
+        Command::Line { action: LineAction::Power { village, switch, profile } } => {
+            commands::line::power(&paths, profile.as_deref(), &village, switch == "on", &mut out).context("line power")
         }
         Command::Play { village, clip, priority, profile } => {
             let priority = if priority == "emergency" { Priority::Emergency } else { Priority::Manual };

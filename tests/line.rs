@@ -11,6 +11,8 @@ mod pty;
 
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -251,10 +253,10 @@ impl Line {
 
 impl Drop for Line {
     fn drop(&mut self) {
+        // Not joined: a thread may wait in open() for a station that failed to start, and a
+        // failing test must report, not hang.
         self.stop.store(true, Ordering::Release);
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
+        self.threads.clear();
     }
 }
 
@@ -305,8 +307,15 @@ fn read_card(card: &Path, wiring: &Mutex<Wiring>, stop: &AtomicBool, tx: &SyncSe
 
 fn write_taps(taps: &Path, rx: &Receiver<Vec<u8>>, stop: &AtomicBool, cut: &AtomicBool) {
     while !stop.load(Ordering::Acquire) {
-        // Opening blocks until the station's capture opens its end; it may close and reopen it.
-        let Ok(mut f) = OpenOptions::new().write(true).open(taps) else { return };
+        // Waits for the station's capture to open its end (it may close and reopen it), without
+        // blocking: a station that is gone must not keep the test from ending.
+        let f = OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(taps);
+        let Ok(mut f) = f else {
+            thread::sleep(Duration::from_millis(20));
+            continue;
+        };
+        // SAFETY: clears O_NONBLOCK on a descriptor this function owns.
+        unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETFL, 0) };
         loop {
             match rx.recv_timeout(Duration::from_millis(200)) {
                 // A pulled cable: the capture device stays open and delivers nothing, as a stuck
@@ -333,9 +342,8 @@ fn mkfifo(path: &Path) {
     assert!(std::process::Command::new("mkfifo").arg(path).status().unwrap().success());
 }
 
-#[test]
-fn each_line_is_heard_back_and_a_silent_clipped_or_crossed_line_is_named() {
-    let st = station("slots: []\n");
+/// The profile `tapped`: the FIFO card, and taps on dongmen (channel 1) and ximen (2), 20 dB down.
+fn tapped_profile(st: &common::Station) {
     std::fs::write(
         st.root().join("hardware-profiles/tapped.yaml"),
         format!(
@@ -348,16 +356,27 @@ fn each_line_is_heard_back_and_a_silent_clipped_or_crossed_line_is_named() {
     .unwrap();
     let check = st.run(&["check", "--profile", "tapped"]);
     assert!(check.status.success(), "check: {}{}", common::stdout(&check), common::stderr(&check));
+}
+
+/// ALSA pointed at the test PCMs, their files in `dir`.
+fn alsa_env(dir: &Path) -> Vec<(&'static str, String)> {
+    vec![
+        ("XY_ALSA_DIR", dir.display().to_string()),
+        ("ALSA_CONFIG_PATH", format!("/usr/share/alsa/alsa.conf:{}/tests/alsa/asoundrc", env!("CARGO_MANIFEST_DIR"))),
+    ]
+}
+
+#[test]
+fn each_line_is_heard_back_and_a_silent_clipped_or_crossed_line_is_named() {
+    let st = station("slots: []\n");
+    tapped_profile(&st);
     let alsa = tempfile::tempdir().unwrap();
     let (card, taps) = (alsa.path().join("xy_line8.raw"), alsa.path().join("xy_tap8.in"));
     mkfifo(&card);
     mkfifo(&taps);
     let line = Line::start(card, taps);
     let mut start = Start::new(st.root(), "tapped");
-    start.env = vec![
-        ("XY_ALSA_DIR", alsa.path().display().to_string()),
-        ("ALSA_CONFIG_PATH", format!("/usr/share/alsa/alsa.conf:{}/tests/alsa/asoundrc", env!("CARGO_MANIFEST_DIR"))),
-    ];
+    start.env = alsa_env(alsa.path());
     let d = Daemon::start(start);
     let (op, csrf) = d.first_admin("li", "a long enough password");
     let test = |village: &str| -> serde_json::Value {
@@ -479,4 +498,63 @@ fn each_line_is_heard_back_and_a_silent_clipped_or_crossed_line_is_named() {
     assert!(n >= 2.0, "metrics count the verdicts: {n}");
     drop(line);
     let _ = d.term();
+}
+
+/// `xiangyin line test` and `xiangyin line power` with the station stopped.
+#[test]
+fn the_line_commands_test_a_line_and_switch_its_amplifier() {
+    let st = station("slots: []\n");
+    tapped_profile(&st);
+    let board = BoardResponder::spawn(0xAB);
+    let profile = std::fs::read_to_string(st.root().join("hardware-profiles/tapped.yaml")).unwrap();
+    std::fs::write(
+        st.root().join("hardware-profiles/tapped.yaml"),
+        format!(
+            "{profile}relays:\n  - {{name: amps, kind: board, port: \"{}\", channels: 4, timeout_ms: 300}}\n\
+             power:\n  dongmen: {{relay: \"amps:1\", lead_in_s: 1, hang_s: 0}}\n",
+            board.path().display()
+        ),
+    )
+    .unwrap();
+    let alsa = tempfile::tempdir().unwrap();
+    let (card, taps) = (alsa.path().join("xy_line8.raw"), alsa.path().join("xy_tap8.in"));
+    mkfifo(&card);
+    mkfifo(&taps);
+    let _line = Line::start(card, taps);
+    let run = |args: &[&str]| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_xiangyin"));
+        c.arg("--root").arg(st.root()).args(args).env("RUST_LOG", "warn");
+        for (k, v) in alsa_env(alsa.path()) {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    let o = run(&["line", "test", "dongmen", "--profile", "tapped"]);
+    let text = common::stdout(&o);
+    println!("{text}");
+    assert!(o.status.success(), "{text}{}", common::stderr(&o));
+    assert!(text.contains("heard: yes"), "{text}");
+    let rows = daemon::rows(st.root(), None);
+    let r = rows.iter().find(|r| r.slot == "line-test" && r.village == "dongmen").expect("the test is in the log");
+    assert_eq!(r.outcome, "played");
+    // The amplifier was on for the tone (the board got relay 1 before the tone started).
+    let on = board.log().into_iter().find(|(_, b)| b & 1 == 1).map(|(t, _)| utc_of(t)).expect("relay 1 switched on");
+    assert!(on <= r.started.unwrap(), "powered {on}, tone at {:?}", r.started);
+    drop(board);
+
+    let board = BoardResponder::spawn(0xAB);
+    let profile = std::fs::read_to_string(st.root().join("hardware-profiles/tapped.yaml")).unwrap();
+    let old_port = profile.split("port: \"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    std::fs::write(
+        st.root().join("hardware-profiles/tapped.yaml"),
+        profile.replace(&old_port, &board.path().display().to_string()),
+    )
+    .unwrap();
+    let o = run(&["line", "power", "dongmen", "on", "--profile", "tapped"]);
+    assert!(o.status.success(), "{}{}", common::stdout(&o), common::stderr(&o));
+    assert!(common::stdout(&o).contains("amplifier ON"), "{}", common::stdout(&o));
+    assert_eq!(board.wait_log(2, Duration::from_secs(2)).last().map(|(_, b)| *b), Some(0b1));
+    let o = run(&["line", "power", "ximen", "on", "--profile", "tapped"]);
+    assert!(!o.status.success());
+    assert!(common::stdout(&o).contains("has no amplifier relay"), "{}", common::stdout(&o));
 }

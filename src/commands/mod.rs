@@ -5,6 +5,7 @@ pub mod check;
 pub mod clips;
 pub mod devices;
 pub mod import;
+pub mod line;
 pub mod log;
 pub mod play;
 pub mod render;

@@ -49,7 +49,7 @@ pub use broadcast::{Broadcast, BroadcastError, Targets};
 pub use health::{Concern, Health, Problem};
 pub use journal::{Failing, Journal};
 pub use line::{LineConcern, LinePort, LineReport, LineState, NoLine};
-pub use linetest::{LINE_TEST_SLOT, line_test_clip};
+pub use linetest::{LINE_TEST_SLOT, TONE_DBFS, TONE_SECONDS, line_test_clip};
 pub use metrics::Metrics;
 pub use projection::Projection;
 pub use status::VillageStatus;
