@@ -70,6 +70,7 @@ bench: deps
 	$(CARGO) bench --bench engine
 	$(CARGO) bench --bench live
 	$(CARGO) bench --bench mix
+	$(CARGO) bench --bench line
 
 ## Rebuild audio-library/ from demo/recordings/.
 demo-library: build

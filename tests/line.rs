@@ -11,9 +11,9 @@ mod pty;
 
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
@@ -176,7 +176,10 @@ fn amplifiers_switch_on_lead_in_before_each_cue_and_off_hang_after_and_a_dead_re
         problems(h).iter().any(|(r, s, _)| r == "relay" && s == "plc")
     });
     let (_, _, msg) = problems(&h).into_iter().find(|(r, ..)| r == "relay").unwrap();
-    assert!(msg.contains("does not answer") && msg.contains("ximen"), "the sentence names the relay and its zone: {msg}");
+    assert!(
+        msg.contains("does not answer") && msg.contains("ximen"),
+        "the sentence names the relay and its zone: {msg}"
+    );
     assert!(!problems(&h).iter().any(|(_, s, _)| s == "amps"), "the board is fine: {h}");
     assert!(d.metric("xiangyin_degraded{reason=\"relay\"}").unwrap_or(0.0) >= 1.0);
     assert_eq!(d.metric("xiangyin_amplifier_relay_up{zone=\"ximen\"}"), Some(0.0));
@@ -388,7 +391,8 @@ fn each_line_is_heard_back_and_a_silent_clipped_or_crossed_line_is_named() {
             .unwrap();
         let code = r.status().as_u16();
         let v: serde_json::Value = r.json().unwrap();
-        assert_eq!(code, 201, "the line test came back with a verdict: {v}\n{}", d.log());
+        assert_eq!(code, 201, "the line test was played: {v}\n{}", d.log());
+        assert!(v["heard"].is_object(), "the line test came back with a verdict: {v}\n{}", d.log());
         println!("line test {village}: {}", v["heard"]);
         v["heard"].clone()
     };

@@ -117,7 +117,8 @@ fn every_village_with_a_line_test_hears_its_tone_each_day_at_its_time() {
     assert!(!tests.iter().any(|r| r.village.as_str() == "d"), "a village without line_test gets no tone");
     // The 10:00 notice and village a's 10:00 test share the line: the notice plays on its instant
     // (the test tone is background: it waits under the notice and resumes after it).
-    let notices_a: Vec<_> = rows.iter().filter(|r| r.village.as_str() == "a" && r.slot.as_deref() == Some("daily")).collect();
+    let notices_a: Vec<_> =
+        rows.iter().filter(|r| r.village.as_str() == "a" && r.slot.as_deref() == Some("daily")).collect();
     assert_eq!(notices_a.len(), DAYS as usize);
     for r in notices_a {
         assert_eq!(r.started, Some(r.scheduled), "the notice is not delayed by the line test: {r:?}");
@@ -134,4 +135,3 @@ fn every_village_with_a_line_test_hears_its_tone_each_day_at_its_time() {
         "{text}"
     );
 }
-

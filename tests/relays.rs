@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use pty::{BoardResponder, ModbusResponder, Mode};
-use xiangyin::line::relay::{open, Relay, RelayError, RelayKind, RelaySpec};
+use xiangyin::line::relay::{Relay, RelayError, RelayKind, RelaySpec, open};
 
 const T: Duration = Duration::from_millis(300);
 const WAIT: Duration = Duration::from_secs(2);
@@ -188,11 +188,8 @@ fn modbus_closed_is_gone() {
 
 #[test]
 fn gpio_missing_chip_is_gone() {
-    let spec = RelaySpec {
-        name: "amps".into(),
-        kind: RelayKind::Gpio { chip: PathBuf::from("/dev/gpiochip99") },
-        timeout: T,
-    };
+    let spec =
+        RelaySpec { name: "amps".into(), kind: RelayKind::Gpio { chip: PathBuf::from("/dev/gpiochip99") }, timeout: T };
     let e = err(open(&spec, &[17]));
     assert!(matches!(e, RelayError::Gone(_)), "{e:?}");
     let (en, zh) = e.sentence();

@@ -28,7 +28,12 @@ use crate::store::{self, AsRunOutcome, Store};
 const BUSY_HINT: &str = "if `xiangyin serve` is running it holds the devices: use the line buttons on the \
                          dashboard, or POST /api/lines/VILLAGE/test and PUT /api/lines/VILLAGE/power";
 
-fn load(paths: &Paths, profile: Option<&str>, village: &str, out: &mut dyn Write) -> std::io::Result<Option<(Plan, VillageId)>> {
+fn load(
+    paths: &Paths,
+    profile: Option<&str>,
+    village: &str,
+    out: &mut dyn Write,
+) -> std::io::Result<Option<(Plan, VillageId)>> {
     let library = paths.library();
     let plan = match config::load(&paths.layout, profile, &library.catalog()?) {
         Ok(p) => p,
@@ -48,17 +53,29 @@ fn load(paths: &Paths, profile: Option<&str>, village: &str, out: &mut dyn Write
 }
 
 /// Switches the amplifier relay of `village` on or off.
-pub fn power(paths: &Paths, profile: Option<&str>, village: &str, on: bool, out: &mut dyn Write) -> std::io::Result<bool> {
+pub fn power(
+    paths: &Paths,
+    profile: Option<&str>,
+    village: &str,
+    on: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<bool> {
     let Some((plan, id)) = load(paths, profile, village, out)? else { return Ok(false) };
     let v = plan.village(&id).expect("checked");
     let Some(p) = plan.profile.line.power.get(&v.zone) else {
-        writeln!(out, "{} ({}) has no amplifier relay in hardware profile `{}` (see `power:`)", v.name, v.id, plan.profile.name)?;
+        writeln!(
+            out,
+            "{} ({}) has no amplifier relay in hardware profile `{}` (see `power:`)",
+            v.name, v.id, plan.profile.name
+        )?;
         return Ok(false);
     };
     let conf = &plan.profile.line.relays[p.relay];
     let kind = match &conf.kind {
         RelayKindConf::Board { port, channels } => RelayKind::Board { port: port.clone(), channels: *channels },
-        RelayKindConf::Modbus { port, baud, unit } => RelayKind::Modbus { port: port.clone(), baud: *baud, unit: *unit },
+        RelayKindConf::Modbus { port, baud, unit } => {
+            RelayKind::Modbus { port: port.clone(), baud: *baud, unit: *unit }
+        }
         RelayKindConf::Gpio { chip } => RelayKind::Gpio { chip: chip.clone() },
     };
     let spec = RelaySpec { name: conf.name.clone(), kind, timeout: conf.timeout };
@@ -126,7 +143,14 @@ pub fn test(paths: &Paths, profile: Option<&str>, village: &str, out: &mut dyn W
     if let Some(s) = &log {
         let _ = s.record_cue_saying(&cue, Some(&Text::new("xiangyin line test", "xiangyin line test")));
     }
-    writeln!(out, "line test on {} ({}), zone {}: amplifier lead-in until {}", v.name, v.id, v.zone, at.format("%H:%M:%S%.3f"))?;
+    writeln!(
+        out,
+        "line test on {} ({}), zone {}: amplifier lead-in until {}",
+        v.name,
+        v.id,
+        v.zone,
+        at.format("%H:%M:%S%.3f")
+    )?;
     let cmd = CueCommand {
         id: cue.id,
         zone: v.zone.clone(),
@@ -156,7 +180,9 @@ pub fn test(paths: &Paths, profile: Option<&str>, village: &str, out: &mut dyn W
                     }
                     ended = true;
                 }
-                PlayoutEvent::OutputDegraded { output, reason } => writeln!(out, "warning: output `{output}`: {reason}")?,
+                PlayoutEvent::OutputDegraded { output, reason } => {
+                    writeln!(out, "warning: output `{output}`: {reason}")?
+                }
                 _ => {}
             }
         }

@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use super::check_station::At;
 use super::files::{MonitorFile, ProfileFile};
-use super::model::{
-    ChannelRef, InputConf, LineWiring, MonitorConf, PowerConf, RelayConf, RelayKindConf, SampleFormat,
-};
+use super::model::{ChannelRef, InputConf, LineWiring, MonitorConf, PowerConf, RelayConf, RelayKindConf, SampleFormat};
 use super::problem::Problems;
 use crate::domain::{Text, ZoneId};
 use crate::yaml_path;
@@ -155,7 +153,10 @@ pub(super) fn line(
         if !(0.0..=MAX_HANG_S).contains(&hang) {
             problems.push(at.at(
                 yaml_path!["power", z.as_str(), "hang_s"],
-                (format!("hang_s {hang} is outside 0..{MAX_HANG_S}"), format!("hang_s {hang} 超出 0..{MAX_HANG_S} 的范围")),
+                (
+                    format!("hang_s {hang} is outside 0..{MAX_HANG_S}"),
+                    format!("hang_s {hang} 超出 0..{MAX_HANG_S} 的范围"),
+                ),
             ));
             continue;
         }
@@ -270,12 +271,7 @@ pub(super) fn line(
     w
 }
 
-fn unknown_zone(
-    at: &At<'_>,
-    key: &str,
-    z: &str,
-    zones: &BTreeMap<ZoneId, Vec<ChannelRef>>,
-) -> super::problem::Problem {
+fn unknown_zone(at: &At<'_>, key: &str, z: &str, zones: &BTreeMap<ZoneId, Vec<ChannelRef>>) -> super::problem::Problem {
     let names: Vec<&str> = zones.keys().map(|z| z.as_str()).collect();
     at.at_key(
         yaml_path![key, z],

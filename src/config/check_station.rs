@@ -353,7 +353,8 @@ fn line_test(at: &At<'_>, i: usize, t: &str, q: &QuietHours, problems: &mut Prob
             return None;
         }
     };
-    let kinds = [("weekdays", "工作日", &q.weekdays), ("weekends", "周末", &q.weekends), ("holidays", "节假日", &q.holidays)];
+    let kinds =
+        [("weekdays", "工作日", &q.weekdays), ("weekends", "周末", &q.weekends), ("holidays", "节假日", &q.holidays)];
     for (en, zh, windows) in kinds {
         if let Some(w) = windows.iter().find(|w| w.contains(tod)) {
             problems.push(at.at(

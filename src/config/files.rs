@@ -360,7 +360,7 @@ pub struct PowerFile {
 pub struct InputFile {
     /// Name used in `monitor:`.
     pub name: String,
-    /// Device id as `xiangyin devices` prints it (`alsa:taps`).
+    /// Capture device id: `alsa:NAME` as `arecord -L` names it (`alsa:taps`).
     pub device: String,
     /// Sample rate in Hz.
     #[serde(default = "default_rate")]

@@ -164,11 +164,8 @@ fn open(spec: &InputConf, shared: &Arc<Callback>) -> Result<cpal::Stream, String
     let device = host
         .device_by_id(&wanted)
         .ok_or_else(|| format!("there is no capture device `{}` (see `xiangyin devices`)", spec.device))?;
-    let config = cpal::StreamConfig {
-        channels: spec.channels,
-        sample_rate: spec.rate,
-        buffer_size: cpal::BufferSize::Default,
-    };
+    let config =
+        cpal::StreamConfig { channels: spec.channels, sample_rate: spec.rate, buffer_size: cpal::BufferSize::Default };
     let rings = shared.tx.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
     let Some(rings) = rings else { return Err("the capture rings are in use".into()) };
     let stream = match spec.format {
@@ -220,7 +217,7 @@ where
             err.failed.store(true, Ordering::Release);
         }
     };
-    device
-        .build_input_stream::<T, _, _>(*config, data, error, None)
-        .map_err(|e| format!("the capture device refused {} channels at {} Hz: {e}", config.channels, config.sample_rate))
+    device.build_input_stream::<T, _, _>(*config, data, error, None).map_err(|e| {
+        format!("the capture device refused {} channels at {} Hz: {e}", config.channels, config.sample_rate)
+    })
 }

@@ -353,9 +353,12 @@ pub fn summarize(parts: &[Judgement]) -> Option<Judgement> {
         Some(&d) => d,
         None => median(parts.iter().map(ns).collect())?,
     };
-    let part_rank = |p: &Judgement| if good(&p) && (ns(p) - delay).abs() > 30e6 { rank(Heard::No) } else { rank(p.heard) };
-    let heard =
-        BADNESS.into_iter().rev().find(|v| 2 * parts.iter().filter(|p| part_rank(p) >= rank(*v)).count() >= parts.len())?;
+    let part_rank =
+        |p: &Judgement| if good(&p) && (ns(p) - delay).abs() > 30e6 { rank(Heard::No) } else { rank(p.heard) };
+    let heard = BADNESS
+        .into_iter()
+        .rev()
+        .find(|v| 2 * parts.iter().filter(|p| part_rank(p) >= rank(*v)).count() >= parts.len())?;
     let m = |f: fn(&Judgement) -> f32| median(parts.iter().map(|p| f64::from(f(p))).collect()).unwrap_or(0.0) as f32;
     Some(Judgement {
         heard,
@@ -369,8 +372,8 @@ pub fn summarize(parts: &[Judgement]) -> Option<Judgement> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::tone::line_test_tone;
+    use super::*;
 
     const RATE: u32 = 16_000;
     const T0: Duration = Duration::from_secs(2);

@@ -194,12 +194,7 @@ impl LinePort for Line {
         for (i, d) in g.devices.iter().enumerate() {
             if d.failing != self.reported[i] {
                 self.reported[i].clone_from(&d.failing);
-                let zones: Vec<String> = g
-                    .plan
-                    .zones_with_relay(i)
-                    .iter()
-                    .map(|z| z.to_string())
-                    .collect();
+                let zones: Vec<String> = g.plan.zones_with_relay(i).iter().map(|z| z.to_string()).collect();
                 let problem = d.failing.as_ref().map(|(en, zh)| {
                     Text::new(
                         format!("{en} — the amplifiers of {} may not switch on", zones.join(", ")),
@@ -244,8 +239,8 @@ impl LinePort for Line {
             Ok(())
         } else {
             Err(Text::new(
-                format!("zone `{zone}` has no amplifier relay in the hardware profile"),
-                format!("硬件配置里分区 `{zone}` 没有功放继电器"),
+                format!("Zone `{zone}` has no amplifier relay in the hardware profile (see `power:`)."),
+                format!("硬件配置里分区 `{zone}` 没有功放继电器（见 `power:`）。"),
             ))
         }
     }

@@ -205,7 +205,10 @@ impl Monitor {
                 let name = feed.spec.name.clone();
                 let text = problem.as_ref().map(|p| {
                     Text::new(
-                        format!("capture input `{name}` ({}) is not capturing: {p}; its lines are not checked", feed.spec.device),
+                        format!(
+                            "capture input `{name}` ({}) is not capturing: {p}; its lines are not checked",
+                            feed.spec.device
+                        ),
                         format!("回采输入 `{name}`（{}）没有在采集：{p}；它所听的线路现在无法确认", feed.spec.device),
                     )
                 });
@@ -284,7 +287,9 @@ impl Monitor {
                 format!("它的线路上听到的是分区 `{other}` 的声音（接线接错了？），{at}"),
             )),
             (Heard::No, None) => Some(Text::new(
-                format!("nothing came back from its line while it played, at {at}: check the amplifier, cable and speakers"),
+                format!(
+                    "nothing came back from its line while it played, at {at}: check the amplifier, cable and speakers"
+                ),
                 format!("播出时线路上没有回来声音（{at}）：请检查功放、线路和喇叭"),
             )),
             (Heard::Weak, None) => Some(Text::new(
@@ -319,11 +324,18 @@ impl Monitor {
                 format!("线路上没有回来声音（{level:.0} dBFS）"),
             ),
             (_, Heard::Weak) => Text::new(
-                format!("came back {:.0} dB weaker than expected ({level:.0} dBFS)", z.rules.expect_gain_db - j.gain_db),
+                format!(
+                    "came back {:.0} dB weaker than expected ({level:.0} dBFS)",
+                    z.rules.expect_gain_db - j.gain_db
+                ),
                 format!("回采声音比正常弱 {:.0} dB（{level:.0} dBFS）", z.rules.expect_gain_db - j.gain_db),
             ),
             (_, Heard::Distorted) => Text::new(
-                format!("came back distorted: {:.1} % of samples clipped, correlation {:.2}", j.clipped * 100.0, j.correlation),
+                format!(
+                    "came back distorted: {:.1} % of samples clipped, correlation {:.2}",
+                    j.clipped * 100.0,
+                    j.correlation
+                ),
                 format!("回采声音失真：{:.1}% 的采样削波，相关度 {:.2}", j.clipped * 100.0, j.correlation),
             ),
         };

@@ -63,12 +63,7 @@ impl PowerPlan {
     /// A cue must start on `zone` as soon as its amplifier allows: returns when that is (`now`
     /// plus the lead-in, or `now` when the amplifier has been on long enough, as `on_since`
     /// says), and needs the amplifier from now on.
-    pub fn need_now(
-        &mut self,
-        zone: &ZoneId,
-        now: DateTime<Utc>,
-        on_since: Option<DateTime<Utc>>,
-    ) -> DateTime<Utc> {
+    pub fn need_now(&mut self, zone: &ZoneId, now: DateTime<Utc>, on_since: Option<DateTime<Utc>>) -> DateTime<Utc> {
         let Some((conf, needs)) = self.zones.get_mut(zone) else { return now };
         let ready = match on_since {
             Some(t) => (t + dur(conf.lead_in)).max(now),

@@ -106,11 +106,8 @@ pub fn run(index: usize, conf: &RelayConf, channels: &[u32], shared: &Arc<Shared
         }
         if let Some(d) = device.as_mut() {
             let refresh = refreshed.elapsed() >= REFRESH;
-            let changes: Vec<(u32, bool)> = want
-                .iter()
-                .filter(|(c, on)| refresh || applied.get(c) != Some(on))
-                .map(|(c, on)| (*c, *on))
-                .collect();
+            let changes: Vec<(u32, bool)> =
+                want.iter().filter(|(c, on)| refresh || applied.get(c) != Some(on)).map(|(c, on)| (*c, *on)).collect();
             if !changes.is_empty() {
                 match d.set(&changes) {
                     Ok(()) => {

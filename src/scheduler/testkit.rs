@@ -123,7 +123,13 @@ pub fn plan(station: Station, villages: Vec<Village>, playlists: Vec<Playlist>, 
         villages,
         playlists: playlists.into_iter().map(|p| (p.id.clone(), p)).collect(),
         slots,
-        profile: Profile { name: "virtual".into(), outputs: Vec::new(), zones: BTreeMap::new(), max_level_dbfs: -1.0, line: Default::default() },
+        profile: Profile {
+            name: "virtual".into(),
+            outputs: Vec::new(),
+            zones: BTreeMap::new(),
+            max_level_dbfs: -1.0,
+            line: Default::default(),
+        },
         calendar: Default::default(),
     }
 }

@@ -112,11 +112,9 @@ impl Health {
     pub fn raise(&mut self, concern: Concern, now: DateTime<Utc>, en: impl Into<String>, zh: impl Into<String>) {
         let (en, zh) = (en.into(), zh.into());
         let subject = match &concern {
-            Concern::Output(n)
-            | Concern::Recorder(n)
-            | Concern::Relay(n)
-            | Concern::Capture(n)
-            | Concern::Line(n) => Some(n.clone()),
+            Concern::Output(n) | Concern::Recorder(n) | Concern::Relay(n) | Concern::Capture(n) | Concern::Line(n) => {
+                Some(n.clone())
+            }
             _ => None,
         };
         let reason = concern.reason();

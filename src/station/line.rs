@@ -107,8 +107,8 @@ impl LinePort for NoLine {
     }
     fn force(&mut self, zone: &ZoneId, _: Option<bool>) -> Result<(), Text> {
         Err(Text::new(
-            format!("zone `{zone}` has no amplifier relay in the hardware profile"),
-            format!("硬件配置里分区 `{zone}` 没有功放继电器"),
+            format!("Zone `{zone}` has no amplifier relay in the hardware profile (see `power:`)."),
+            format!("硬件配置里分区 `{zone}` 没有功放继电器（见 `power:`）。"),
         ))
     }
 }
@@ -126,11 +126,12 @@ impl<A: Air> Station<A> {
 
     /// Forces the amplifier of `village` on or off, or back to the schedule.
     pub fn force_power(&mut self, village: &VillageId, on: Option<bool>) -> Result<(), Text> {
-        let zone = self
-            .plan
-            .village(village)
-            .map(|v| v.zone.clone())
-            .ok_or_else(|| Text::new(format!("no village `{village}`"), format!("没有村 `{village}`")))?;
+        let zone = self.plan.village(village).map(|v| v.zone.clone()).ok_or_else(|| {
+            Text::new(
+                format!("There is no village `{village}` on this station."),
+                format!("这个广播站没有村 `{village}`。"),
+            )
+        })?;
         self.line.force(&zone, on)
     }
 
@@ -158,7 +159,8 @@ impl<A: Air> Station<A> {
                             let names: Vec<&str> =
                                 self.plan.villages.iter().filter(|v| v.zone == z).map(|v| v.name.as_str()).collect();
                             let who = if names.is_empty() { z.to_string() } else { names.join("、") };
-                            let problem = problem.map(|t| Text::new(format!("{who}: {}", t.en), format!("{who}：{}", t.zh)));
+                            let problem =
+                                problem.map(|t| Text::new(format!("{who}: {}", t.en), format!("{who}：{}", t.zh)));
                             (Concern::Line(z.to_string()), problem)
                         }
                     };

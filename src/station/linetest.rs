@@ -28,8 +28,7 @@ const GRACE: Duration = Duration::from_secs(300);
 pub fn line_test_clip() -> ClipId {
     static ID: OnceLock<ClipId> = OnceLock::new();
     ID.get_or_init(|| {
-        let hex: String =
-            sha2::Sha256::digest(b"xiangyin line test tone").iter().map(|b| format!("{b:02x}")).collect();
+        let hex: String = sha2::Sha256::digest(b"xiangyin line test tone").iter().map(|b| format!("{b:02x}")).collect();
         ClipId::from_digest(&hex).expect("a SHA-256 digest in hex is a clip id")
     })
     .clone()
@@ -47,10 +46,12 @@ impl<A: Air> Station<A> {
     /// Plays the test tone on `village` now (after its amplifier's lead-in), at manual priority,
     /// logged like a line test; the cue's as-run row gets the verdict when the tone has ended.
     pub fn line_test_now(&mut self, village: &VillageId, now: DateTime<Utc>) -> Result<Cue, Text> {
-        let v = self
-            .plan
-            .village(village)
-            .ok_or_else(|| Text::new(format!("no village `{village}`"), format!("没有村 `{village}`")))?;
+        let v = self.plan.village(village).ok_or_else(|| {
+            Text::new(
+                format!("There is no village `{village}` on this station."),
+                format!("这个广播站没有村 `{village}`。"),
+            )
+        })?;
         let zone = v.zone.clone();
         let at = self.line.ready_at(&zone, now);
         self.broadcast_seq += 1;
@@ -77,7 +78,11 @@ impl<A: Air> Station<A> {
         };
         self.journal.write(Write::Cue(cue.clone()), now);
         self.manual.insert(cue.id, cue.clone());
-        if at > now { self.air.cue(cmd, at) } else { self.air.cue_now(cmd) }
+        if at > now {
+            self.air.cue(cmd, at)
+        } else {
+            self.air.cue_now(cmd)
+        }
         tracing::info!(%village, "line test now");
         Ok(cue)
     }

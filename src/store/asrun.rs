@@ -316,9 +316,7 @@ impl Store {
             .prepare_cached(
                 "SELECT village, max(started) FROM as_run WHERE slot = ?1 AND heard = 'yes' GROUP BY village",
             )
-            .and_then(|mut s| {
-                s.query_map([slot], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?.collect()
-            })
+            .and_then(|mut s| s.query_map([slot], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?.collect())
             .map_err(|e| self.err("last_good", e))?;
         for (v, at) in rows {
             if let (Ok(v), Some(at)) = (VillageId::new(&v), parse_stamp(&at)) {

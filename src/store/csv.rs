@@ -10,8 +10,8 @@ use chrono_tz::Tz;
 use super::AsRunRow;
 
 /// The header line of [`write_csv`] (without its line end).
-pub const CSV_HEADER: &str =
-    "cue,village,zone,clip,language,priority,slot,scheduled,started,ended,late_ms,outcome,detail,title";
+pub const CSV_HEADER: &str = "cue,village,zone,clip,language,priority,slot,scheduled,started,ended,late_ms,outcome,detail,title,heard,\
+     heard_level_dbfs,heard_delay_ms,heard_detail";
 
 /// Writes `rows` as CSV: the [`CSV_HEADER`] line, then one line per row, in the given order.
 ///
@@ -20,8 +20,9 @@ pub const CSV_HEADER: &str =
 /// written). Lines end with `\n`, like `render`'s `cues.csv`. Times are in the station's time
 /// zone `tz` with its offset and milliseconds (`2026-12-04T07:00:00.000+08:00`), as every page
 /// shows them; `cue` is the decimal cue id; `title` is the clip's title from `titles` (by clip
-/// id; empty for a clip no longer in the library); empty fields are absent values (`outcome` is
-/// empty while a cue is planned or on air).
+/// id; empty for a clip no longer in the library); the `heard…` columns are the proof of play
+/// (empty when the line is not monitored); empty fields are absent values (`outcome` is empty
+/// while a cue is planned or on air).
 pub fn write_csv(
     rows: &[AsRunRow],
     tz: Tz,
@@ -49,6 +50,10 @@ pub fn write_csv(
             opt(r.outcome.map(|o| o.name().to_owned())),
             opt(r.detail.clone()),
             opt(r.clip.as_ref().and_then(|c| titles.get(c.as_str()).cloned())),
+            opt(r.heard.as_ref().map(|h| h.heard.to_string())),
+            opt(r.heard.as_ref().and_then(|h| h.level_dbfs).map(|l| format!("{l:.1}"))),
+            opt(r.heard.as_ref().and_then(|h| h.delay_ms).map(|d| d.to_string())),
+            opt(r.heard.as_ref().map(|h| h.detail.en.clone())),
         ];
         let line: Vec<Cow<'_, str>> = fields.iter().map(|f| field(f)).collect();
         writeln!(out, "{}", line.join(","))?;

@@ -325,3 +325,31 @@ fn a_cue_found_on_air_after_a_crash_is_stopped_for_good() {
     assert_eq!((row.outcome, row.ended), (Some(AsRunOutcome::Stopped), None));
     assert_eq!(row.detail.as_deref(), Some("the station stopped while it was on air"));
 }
+
+#[test]
+fn a_verdict_is_kept_only_for_a_cue_that_played_and_the_last_good_test_is_found() {
+    let (_d, s) = temp();
+    let mut test = planned(7, "dongmen", at(10, 0, 0), Outcome::Play);
+    test.slot = "line-test".into();
+    if let Some(c) = test.cue.as_mut() {
+        c.slot = Some("line-test".into());
+    }
+    s.record_planned(&test).unwrap();
+    let note = |heard| crate::domain::HeardNote {
+        heard,
+        level_dbfs: Some(-38.0),
+        delay_ms: Some(279),
+        detail: Text::new("heard back", "回采听到了"),
+    };
+    assert!(!s.mark_heard(CueId(7), &note(crate::domain::Heard::Yes)).unwrap(), "not started: nothing to prove");
+    assert!(!s.mark_heard(CueId(99), &note(crate::domain::Heard::Yes)).unwrap(), "unknown cue");
+    s.mark_started(CueId(7), at(10, 0, 0), None).unwrap();
+    s.mark_ended(CueId(7), at(10, 0, 4), AsRunOutcome::Played).unwrap();
+    assert!(s.mark_heard(CueId(7), &note(crate::domain::Heard::No)).unwrap());
+    assert_eq!(s.last_good("line-test").unwrap(), vec![]);
+    assert!(s.mark_heard(CueId(7), &note(crate::domain::Heard::Yes)).unwrap(), "a later verdict replaces it");
+    let row = s.get(CueId(7)).unwrap().unwrap();
+    assert_eq!(row.heard, Some(note(crate::domain::Heard::Yes)));
+    assert_eq!(row.outcome, Some(AsRunOutcome::Played), "the verdict does not touch the outcome");
+    assert_eq!(s.last_good("line-test").unwrap(), vec![(VillageId::new("dongmen").unwrap(), at(10, 0, 0))]);
+}

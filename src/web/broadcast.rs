@@ -124,6 +124,9 @@ struct LogRow {
     detail: Option<String>,
     /// The detail in Chinese (rows written before it was kept have none).
     detail_zh: Option<String>,
+    /// What the line's capture tap heard (absent when not monitored).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    heard: Option<crate::domain::HeardNote>,
 }
 
 impl From<AsRunRow> for LogRow {
@@ -143,6 +146,7 @@ impl From<AsRunRow> for LogRow {
             late_ms: r.late_by.map(|d| d.as_millis() as u64),
             detail: r.detail,
             detail_zh: r.detail_zh,
+            heard: r.heard,
         }
     }
 }

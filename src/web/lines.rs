@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::error::{ApiJson, BodyKind};
+use super::error::{ApiJson, ApiQuery, BodyKind};
 use super::{ApiError, ApiResult, AppState, Caller};
 use crate::domain::{Action, Heard, HeardNote, Text, VillageId};
 use crate::station::LINE_TEST_SLOT;
@@ -164,7 +164,8 @@ struct TestResult {
     cue: String,
     village: String,
     at: DateTime<Utc>,
-    /// What came back (with `?wait=true`, once the tone has ended).
+    /// What came back (with `?wait=true` on a monitored line, once the tone has ended; absent
+    /// when no verdict came within 25 s).
     #[serde(skip_serializing_if = "Option::is_none")]
     heard: Option<HeardNote>,
 }
@@ -173,14 +174,20 @@ async fn test(
     State(st): State<AppState>,
     caller: Caller,
     Path(village): Path<String>,
-    Query(q): Query<WaitQuery>,
+    ApiQuery(q): ApiQuery<WaitQuery>,
 ) -> ApiResult<Response> {
     caller.require(Action::Broadcast)?;
     let v = village_of(&village)?;
-    let cue = st.station().line_test_now(&v, Utc::now()).map_err(ApiError::not_found)?;
+    let (cue, monitored) = {
+        let mut s = st.station();
+        let cue = s.line_test_now(&v, Utc::now()).map_err(|t| ApiError::new(StatusCode::NOT_FOUND, t))?;
+        let monitored = s.line_states().get(&cue.zone).is_some_and(|l| l.monitored);
+        (cue, monitored)
+    };
     st.audit(Some(caller.name()), "line-test", Some(v.as_str()));
     let mut result = TestResult { cue: cue.id.to_string(), village: v.to_string(), at: cue.at, heard: None };
-    if q.wait {
+    // Only a monitored line can say what came back.
+    if q.wait && monitored {
         let until = tokio::time::Instant::now() + WAIT;
         while tokio::time::Instant::now() < until {
             tokio::time::sleep(Duration::from_millis(250)).await;
@@ -191,8 +198,7 @@ async fn test(
             }
         }
     }
-    let code = if result.heard.is_some() || !q.wait { StatusCode::CREATED } else { StatusCode::ACCEPTED };
-    Ok((code, Json(result)).into_response())
+    Ok((StatusCode::CREATED, Json(result)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -215,7 +221,8 @@ async fn power(
 ) -> ApiResult<StatusCode> {
     caller.require(Action::Broadcast)?;
     let v = village_of(&village)?;
-    st.station().force_power(&v, req.on).map_err(ApiError::conflict)?;
+    // A village whose zone has no relay has no amplifier power to set: not found, with the reason.
+    st.station().force_power(&v, req.on).map_err(|t| ApiError::new(StatusCode::NOT_FOUND, t))?;
     let what = match req.on {
         Some(true) => "on",
         Some(false) => "off",

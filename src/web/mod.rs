@@ -295,7 +295,10 @@ async fn metrics(State(st): State<AppState>) -> Response {
         for (zone, l) in lines.iter().filter(|(_, l)| l.power.is_some()) {
             let _ = writeln!(text, "xiangyin_amplifier_on{{zone=\"{zone}\"}} {}", u8::from(l.power == Some(true)));
         }
-        let _ = writeln!(text, "# HELP xiangyin_amplifier_relay_up 0 while the relay of a zone's amplifier does not answer.");
+        let _ = writeln!(
+            text,
+            "# HELP xiangyin_amplifier_relay_up 0 while the relay of a zone's amplifier does not answer."
+        );
         let _ = writeln!(text, "# TYPE xiangyin_amplifier_relay_up gauge");
         for (zone, l) in lines.iter().filter(|(_, l)| l.power.is_some()) {
             let _ = writeln!(text, "xiangyin_amplifier_relay_up{{zone=\"{zone}\"}} {}", u8::from(!l.relay_failing));

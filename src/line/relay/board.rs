@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serialport::{ClearBuffer, SerialPort, TTYPort};
 
-use super::{ms, open_serial, two, write_error, Relay, RelayError, Who};
+use super::{Relay, RelayError, Who, ms, open_serial, two, write_error};
 
 const HANDSHAKE: u8 = 0x50;
 const START: u8 = 0x51;
@@ -54,13 +54,22 @@ impl BoardRelay {
         };
         let Some(has) = channels_of(id) else {
             return Err(RelayError::Garbage(two(
-                format!("{} answered 0x{id:02X} to the handshake, not a known board id (0xAB, 0xAC, 0xAD): is it an ICSE012A/013A/014A board, and was it power-cycled since it was last started?", who.en),
-                format!("{}对握手回答了 0x{id:02X}，不是已知的板子型号（0xAB、0xAC、0xAD）：请检查是否是 ICSE012A/013A/014A 继电器板，以及上次启动后是否断电重启过。", who.zh),
+                format!(
+                    "{} answered 0x{id:02X} to the handshake, not a known board id (0xAB, 0xAC, 0xAD): is it an ICSE012A/013A/014A board, and was it power-cycled since it was last started?",
+                    who.en
+                ),
+                format!(
+                    "{}对握手回答了 0x{id:02X}，不是已知的板子型号（0xAB、0xAC、0xAD）：请检查是否是 ICSE012A/013A/014A 继电器板，以及上次启动后是否断电重启过。",
+                    who.zh
+                ),
             )));
         };
         if has < channels {
             return Err(RelayError::Garbage(two(
-                format!("{} has {has} relays but the hardware profile uses {channels}: check the profile or the board model.", who.en),
+                format!(
+                    "{} has {has} relays but the hardware profile uses {channels}: check the profile or the board model.",
+                    who.en
+                ),
                 format!("{}只有 {has} 路继电器，但硬件配置使用了 {channels} 路：请检查配置或板子型号。", who.zh),
             )));
         }
@@ -84,7 +93,10 @@ impl Relay for BoardRelay {
         for &(channel, on) in changes {
             if channel == 0 || channel > u32::from(self.channels) {
                 return Err(RelayError::Garbage(two(
-                    format!("{} has no channel {channel} (it has 1 to {}): check the hardware profile.", self.who.en, self.channels),
+                    format!(
+                        "{} has no channel {channel} (it has 1 to {}): check the hardware profile.",
+                        self.who.en, self.channels
+                    ),
                     format!("{}没有第 {channel} 路（只有 1 到 {} 路）：请检查硬件配置。", self.who.zh, self.channels),
                 )));
             }
@@ -127,8 +139,16 @@ fn read_byte(who: &Who, port: &mut TTYPort, timeout: Duration) -> Result<u8, Rel
 
 fn no_answer(who: &Who, timeout: Duration) -> RelayError {
     RelayError::NoAnswer(two(
-        format!("{} does not answer (no reply to the handshake within {} ms): is it plugged in and powered? (A board that was started before answers only after a power cycle.)", who.en, ms(timeout)),
-        format!("{}没有应答（{} 毫秒内没有回应握手）：请检查是否已插好并通电。（已启动过的板子要断电重启后才会应答。）", who.zh, ms(timeout)),
+        format!(
+            "{} does not answer (no reply to the handshake within {} ms): is it plugged in and powered? (A board that was started before answers only after a power cycle.)",
+            who.en,
+            ms(timeout)
+        ),
+        format!(
+            "{}没有应答（{} 毫秒内没有回应握手）：请检查是否已插好并通电。（已启动过的板子要断电重启后才会应答。）",
+            who.zh,
+            ms(timeout)
+        ),
     ))
 }
 

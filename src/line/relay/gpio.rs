@@ -7,7 +7,7 @@ use std::path::Path;
 
 use gpio_cdev::{Chip, LineRequestFlags, Lines, MultiLineHandle};
 
-use super::{two, Relay, RelayError, Who};
+use super::{Relay, RelayError, Who, two};
 
 /// The requested lines: `offsets[i]` is driven to `values[i]`.
 pub(super) struct GpioRelay {
@@ -41,8 +41,16 @@ impl GpioRelay {
         }
         let lines = chip.get_lines(&unique).map_err(|e| {
             RelayError::Gone(two(
-                format!("{} cannot use lines {unique:?} of {} ({e}): does the chip have them? (see `gpioinfo`)", who.en, path.display()),
-                format!("{}无法使用 {} 的线 {unique:?}（{e}）：芯片是否有这些线？（参见 `gpioinfo`）", who.zh, path.display()),
+                format!(
+                    "{} cannot use lines {unique:?} of {} ({e}): does the chip have them? (see `gpioinfo`)",
+                    who.en,
+                    path.display()
+                ),
+                format!(
+                    "{}无法使用 {} 的线 {unique:?}（{e}）：芯片是否有这些线？（参见 `gpioinfo`）",
+                    who.zh,
+                    path.display()
+                ),
             ))
         })?;
         let values = vec![0u8; unique.len()];
@@ -63,15 +71,34 @@ fn request_error(who: &Who, path: &Path, lines: &Lines, e: &gpio_cdev::Error) ->
     let ebusy = std::error::Error::source(e).is_some_and(|s| s.to_string().starts_with("EBUSY"));
     match held {
         Some((offset, holder)) => RelayError::Busy(two(
-            format!("GPIO line {offset} of {} is in use by another program (\"{holder}\"), so {} cannot switch it: stop that program or change the line in the hardware profile.", path.display(), who.en),
-            format!("{} 的 GPIO 线 {offset} 正被其他程序（“{holder}”）占用，{}无法控制它：请停止那个程序，或在硬件配置中换一条线。", path.display(), who.zh),
+            format!(
+                "GPIO line {offset} of {} is in use by another program (\"{holder}\"), so {} cannot switch it: stop that program or change the line in the hardware profile.",
+                path.display(),
+                who.en
+            ),
+            format!(
+                "{} 的 GPIO 线 {offset} 正被其他程序（“{holder}”）占用，{}无法控制它：请停止那个程序，或在硬件配置中换一条线。",
+                path.display(),
+                who.zh
+            ),
         )),
         None if ebusy => RelayError::Busy(two(
-            format!("a GPIO line of {} is in use by another program ({e}), so {} cannot switch it: stop that program or change the lines in the hardware profile.", path.display(), who.en),
-            format!("{} 的 GPIO 线正被其他程序占用（{e}），{}无法控制：请停止那个程序，或在硬件配置中换线。", path.display(), who.zh),
+            format!(
+                "a GPIO line of {} is in use by another program ({e}), so {} cannot switch it: stop that program or change the lines in the hardware profile.",
+                path.display(),
+                who.en
+            ),
+            format!(
+                "{} 的 GPIO 线正被其他程序占用（{e}），{}无法控制：请停止那个程序，或在硬件配置中换线。",
+                path.display(),
+                who.zh
+            ),
         )),
         None => RelayError::Gone(two(
-            format!("{} cannot request its lines as outputs ({e}): check the chip path and line offsets (see `gpioinfo`).", who.en),
+            format!(
+                "{} cannot request its lines as outputs ({e}): check the chip path and line offsets (see `gpioinfo`).",
+                who.en
+            ),
             format!("{}无法把线申请为输出（{e}）：请检查芯片路径和线号（参见 `gpioinfo`）。", who.zh),
         )),
     }
@@ -83,7 +110,10 @@ impl Relay for GpioRelay {
         for &(offset, on) in changes {
             let Some(i) = self.offsets.iter().position(|&o| o == offset) else {
                 return Err(RelayError::Garbage(two(
-                    format!("{} was not opened with GPIO line {offset} (it has {:?}): check the hardware profile.", self.who.en, self.offsets),
+                    format!(
+                        "{} was not opened with GPIO line {offset} (it has {:?}): check the hardware profile.",
+                        self.who.en, self.offsets
+                    ),
                     format!("{}没有申请 GPIO 线 {offset}（已申请 {:?}）：请检查硬件配置。", self.who.zh, self.offsets),
                 )));
             };

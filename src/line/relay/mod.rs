@@ -68,19 +68,12 @@ pub trait Relay: Send {
 /// numbers when they are set.
 pub fn open(spec: &RelaySpec, channels: &[u32]) -> Result<Box<dyn Relay>, RelayError> {
     match &spec.kind {
-        RelayKind::Board { port, channels: n } => Ok(Box::new(board::BoardRelay::open(
-            &spec.name,
-            port,
-            *n,
-            spec.timeout,
-        )?)),
-        RelayKind::Modbus { port, baud, unit } => Ok(Box::new(modbus::ModbusRelay::open(
-            &spec.name,
-            port,
-            *baud,
-            *unit,
-            spec.timeout,
-        )?)),
+        RelayKind::Board { port, channels: n } => {
+            Ok(Box::new(board::BoardRelay::open(&spec.name, port, *n, spec.timeout)?))
+        }
+        RelayKind::Modbus { port, baud, unit } => {
+            Ok(Box::new(modbus::ModbusRelay::open(&spec.name, port, *baud, *unit, spec.timeout)?))
+        }
         RelayKind::Gpio { chip } => Ok(Box::new(gpio::GpioRelay::open(&spec.name, chip, channels)?)),
     }
 }
@@ -111,10 +104,7 @@ impl RelayError {
     /// The sentence for people, English and Chinese (简体中文), naming the relay/port and what to check.
     pub fn sentence(&self) -> (String, String) {
         let both = match self {
-            RelayError::Gone(s)
-            | RelayError::NoAnswer(s)
-            | RelayError::Garbage(s)
-            | RelayError::Busy(s) => s,
+            RelayError::Gone(s) | RelayError::NoAnswer(s) | RelayError::Garbage(s) | RelayError::Busy(s) => s,
         };
         match both.split_once('\n') {
             Some((en, zh)) => (en.to_string(), zh.to_string()),
@@ -179,10 +169,9 @@ fn open_serial(who: &Who, path: &Path, baud: u32, timeout: Duration) -> Result<s
                     "may the daemon's user open it (group dialout)?",
                     "请检查守护进程的用户是否有权限打开它（dialout 组）。",
                 ),
-                serialport::ErrorKind::NoDevice => (
-                    "is another program using it, or was it unplugged?",
-                    "请检查是否有其他程序占用，或者已被拔出。",
-                ),
+                serialport::ErrorKind::NoDevice => {
+                    ("is another program using it, or was it unplugged?", "请检查是否有其他程序占用，或者已被拔出。")
+                }
                 _ => ("is it plugged in and is it a serial port?", "请检查是否已插好，是否是串口设备。"),
             };
             RelayError::Gone(two(
@@ -197,7 +186,11 @@ fn open_serial(who: &Who, path: &Path, baud: u32, timeout: Duration) -> Result<s
 fn write_error(who: &Who, e: &std::io::Error, timeout: Duration) -> RelayError {
     if e.kind() == std::io::ErrorKind::TimedOut {
         RelayError::NoAnswer(two(
-            format!("{} does not take data (writing blocked for {} ms): is it plugged in and powered?", who.en, ms(timeout)),
+            format!(
+                "{} does not take data (writing blocked for {} ms): is it plugged in and powered?",
+                who.en,
+                ms(timeout)
+            ),
             format!("{}不接收数据（写入阻塞 {} 毫秒）：请检查是否已插好并通电。", who.zh, ms(timeout)),
         ))
     } else {

@@ -9,7 +9,7 @@ use rmodbus::client::ModbusRequest;
 use rmodbus::{ErrorKind, ModbusProto};
 use serialport::{ClearBuffer, SerialPort, TTYPort};
 
-use super::{ms, open_serial, two, write_error, Relay, RelayError, Who};
+use super::{Relay, RelayError, Who, ms, open_serial, two, write_error};
 
 /// An opened serial line to one Modbus slave.
 pub(super) struct ModbusRelay {
@@ -21,8 +21,20 @@ pub(super) struct ModbusRelay {
 
 impl ModbusRelay {
     /// Opens the port (8N1 at `baud`); nothing is sent until the first `set`.
-    pub(super) fn open(name: &str, path: &Path, baud: u32, unit: u8, timeout: Duration) -> Result<ModbusRelay, RelayError> {
-        let who = Who::new("Modbus relay", "Modbus 继电器", name, path, Some((format!("unit {unit}"), format!("从站 {unit}"))));
+    pub(super) fn open(
+        name: &str,
+        path: &Path,
+        baud: u32,
+        unit: u8,
+        timeout: Duration,
+    ) -> Result<ModbusRelay, RelayError> {
+        let who = Who::new(
+            "Modbus relay",
+            "Modbus 继电器",
+            name,
+            path,
+            Some((format!("unit {unit}"), format!("从站 {unit}"))),
+        );
         let port = open_serial(&who, path, baud, timeout)?;
         Ok(ModbusRelay { who, port, unit, timeout })
     }
@@ -31,9 +43,13 @@ impl ModbusRelay {
     fn write_coil(&mut self, address: u16, on: bool) -> Result<(), RelayError> {
         let mut request = ModbusRequest::new(self.unit, ModbusProto::Rtu);
         let mut frame: Vec<u8> = Vec::with_capacity(8);
-        request
-            .generate_set_coil(address, on, &mut frame)
-            .map_err(|e| garbage(&self.who, &format!("cannot build the request for coil {} ({e:?})", u32::from(address) + 1), &format!("无法生成线圈 {} 的请求（{e:?}）", u32::from(address) + 1)))?;
+        request.generate_set_coil(address, on, &mut frame).map_err(|e| {
+            garbage(
+                &self.who,
+                &format!("cannot build the request for coil {} ({e:?})", u32::from(address) + 1),
+                &format!("无法生成线圈 {} 的请求（{e:?}）", u32::from(address) + 1),
+            )
+        })?;
         self.port
             .clear(ClearBuffer::Input)
             .map_err(|e| write_error(&self.who, &std::io::Error::from(e), self.timeout))?;
@@ -76,8 +92,14 @@ impl ModbusRelay {
         let t = ms(self.timeout);
         if got == 0 {
             RelayError::NoAnswer(two(
-                format!("{} does not answer (no reply to writing coil {coil} within {t} ms): is it powered, are the unit address, baud rate and A/B wiring right?", self.who.en),
-                format!("{}没有应答（写线圈 {coil} 后 {t} 毫秒内没有回复）：请检查是否通电，从站地址、波特率和 A/B 接线是否正确。", self.who.zh),
+                format!(
+                    "{} does not answer (no reply to writing coil {coil} within {t} ms): is it powered, are the unit address, baud rate and A/B wiring right?",
+                    self.who.en
+                ),
+                format!(
+                    "{}没有应答（写线圈 {coil} 后 {t} 毫秒内没有回复）：请检查是否通电，从站地址、波特率和 A/B 接线是否正确。",
+                    self.who.zh
+                ),
             ))
         } else {
             garbage(
@@ -94,7 +116,10 @@ impl Relay for ModbusRelay {
         for &(coil, _) in changes {
             if coil == 0 || coil > 65536 {
                 return Err(RelayError::Garbage(two(
-                    format!("{} has no coil {coil} (coils are numbered 1 to 65536): check the hardware profile.", self.who.en),
+                    format!(
+                        "{} has no coil {coil} (coils are numbered 1 to 65536): check the hardware profile.",
+                        self.who.en
+                    ),
                     format!("{}没有线圈 {coil}（线圈编号为 1 到 65536）：请检查硬件配置。", self.who.zh),
                 )));
             }
@@ -113,7 +138,11 @@ fn check_answer(who: &Who, request: &ModbusRequest, frame: &[u8], answer: &[u8])
     match request.parse_ok(answer) {
         Ok(()) => {}
         Err(ErrorKind::FrameCRCError) => {
-            return Err(garbage(who, &format!("answered with a bad CRC ({hex})"), &format!("回复的 CRC 校验错误（{hex}）")));
+            return Err(garbage(
+                who,
+                &format!("answered with a bad CRC ({hex})"),
+                &format!("回复的 CRC 校验错误（{hex}）"),
+            ));
         }
         Err(e) if e.is_modbus_error() || e == ErrorKind::UnknownError => {
             // rmodbus reports any function mismatch as an exception; look at the bytes ourselves.
@@ -126,10 +155,18 @@ fn check_answer(who: &Who, request: &ModbusRequest, frame: &[u8], answer: &[u8])
                     &format!("以 Modbus 异常 {code:02}（{zh}）拒绝了请求"),
                 ));
             }
-            return Err(garbage(who, &format!("answered another function ({hex})"), &format!("回复了其他功能码（{hex}）")));
+            return Err(garbage(
+                who,
+                &format!("answered another function ({hex})"),
+                &format!("回复了其他功能码（{hex}）"),
+            ));
         }
         Err(e) => {
-            return Err(garbage(who, &format!("answered a broken frame ({hex}, {e:?})"), &format!("回复的帧无效（{hex}，{e:?}）")));
+            return Err(garbage(
+                who,
+                &format!("answered a broken frame ({hex}, {e:?})"),
+                &format!("回复的帧无效（{hex}，{e:?}）"),
+            ));
         }
     }
     if answer != frame {
@@ -211,7 +248,8 @@ mod tests {
         let mut wrong = vec![1, 5, 0, 4, 0, 0];
         let c = crc(&wrong);
         wrong.extend_from_slice(&c);
-        let (en, zh) = check_answer(&who(), &request, &frame, &wrong).map_err(|e| e.sentence()).err().unwrap_or_default();
+        let (en, zh) =
+            check_answer(&who(), &request, &frame, &wrong).map_err(|e| e.sentence()).err().unwrap_or_default();
         assert!(en.contains("not the echo"), "{en}");
         assert!(zh.contains("回显"), "{zh}");
         assert!(check_answer(&who(), &request, &frame, &frame).is_ok());

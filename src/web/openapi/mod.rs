@@ -312,6 +312,40 @@ pub fn document(plan: &Plan, clips: &[crate::library::ClipMeta]) -> Value {
             .errors(&[404])
             .param(path_param("id", json!({"type": "string", "maxLength": 100}))),
     );
+    let line_village = path_param("village", r("VillageId"));
+    add(
+        "/api/lines",
+        "get",
+        Op::new(
+            "Every village's line: amplifier power, what its tap heard, its last good test",
+            200,
+            json_content(arr(r("LineView"))),
+        ),
+    );
+    add(
+        "/api/lines/{village}/test",
+        "post",
+        Op::new(
+            "Play the line test tone on a village now; with wait=true, answer with what came back",
+            201,
+            json_content(r("LineTest")),
+        )
+        .errors(&[400, 404])
+        .param(line_village.clone())
+        .param(query(
+            "wait",
+            json!({"type": "boolean"}),
+            "wait (up to 25 s) for the verdict of a monitored line",
+        )),
+    );
+    add(
+        "/api/lines/{village}/power",
+        "put",
+        Op::new("Force a village's amplifier on or off, or (null) give it back to the schedule", 204, None)
+            .errors(&[404])
+            .param(line_village)
+            .json_body(r("PowerRequest")),
+    );
     add(
         "/api/log",
         "get",

@@ -204,6 +204,28 @@ pub(super) fn all(k: &Known) -> Map<String, Value> {
     );
 
     put(
+        "LineView",
+        json!({"type": "object", "required": ["village", "name", "zone", "forced", "relay_failing", "monitored", "state"],
+        "properties": {"village": {"type": "string"}, "name": {"type": "string"}, "zone": {"type": "string"},
+        "power": {"type": "boolean"}, "forced": {"type": "boolean"}, "relay_failing": {"type": "boolean"},
+        "monitored": {"type": "boolean"}, "heard": r("Heard"), "heard_at": {"type": "string", "format": "date-time"},
+        "line_test": {"type": "string"}, "last_good_test": {"type": "string", "format": "date-time"},
+        "summary": {"type": "object"}, "state": {"enum": ["ok", "warn", "bad"]}}}),
+    );
+    put("Heard", json!({"enum": ["yes", "no", "weak", "distorted"]}));
+    put(
+        "LineTest",
+        json!({"type": "object", "required": ["cue", "village", "at"], "properties": {
+        "cue": {"type": "string"}, "village": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
+        "heard": {"type": "object", "required": ["heard", "detail"], "properties": {"heard": r("Heard"),
+        "level_dbfs": {"type": ["number", "null"]}, "delay_ms": {"type": ["integer", "null"]}, "detail": {"type": "object"}}}}}),
+    );
+    put(
+        "PowerRequest",
+        json!({"type": "object", "additionalProperties": false, "required": ["on"],
+        "properties": {"on": {"type": ["boolean", "null"]}}}),
+    );
+    put(
         "User",
         json!({"type": "object", "required": ["name", "role"], "properties": {
         "name": {"type": "string"}, "role": r("Role"), "disabled": {"type": "boolean"}}}),

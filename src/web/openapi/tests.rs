@@ -79,6 +79,8 @@ async fn every_mutating_operation_refuses_anonymous_and_wrong_roles() {
             Some("uploader"),
         ),
         ("DELETE", "/api/broadcasts/b1".into(), String::new(), Some("uploader")),
+        ("POST", "/api/lines/dongmen/test".into(), String::new(), Some("uploader")),
+        ("PUT", "/api/lines/dongmen/power".into(), json(serde_json::json!({"on": true})), Some("uploader")),
         (
             "POST",
             "/api/users".into(),
