@@ -188,7 +188,7 @@ fn yaml_typos_are_reported_with_line_and_column() {
     assert_eq!(lines[0], "hardware-profiles/wired.yaml:3:41: did not find expected ',' or '}'");
     assert_eq!(
         lines[1],
-        "schedules/villages.yaml:12:5: villages[1]: unknown key `zonne`, expected one of `id`, `name`, `township`, `grids`, `zone`, `languages`, `quiet_hours`, `volume_db`"
+        "schedules/villages.yaml:12:5: villages[1]: unknown key `zonne`, expected one of `id`, `name`, `township`, `grids`, `zone`, `languages`, `quiet_hours`, `volume_db`, `line_test`"
     );
 }
 
@@ -201,7 +201,7 @@ fn a_missing_profile_and_a_bad_timezone_are_named() {
     let text = stdout(&out);
     assert!(
         text.contains(
-            "hardware-profiles/studio.yaml:1:1: no hardware profile named `studio` (known: default, virtual, wired)"
+            "hardware-profiles/studio.yaml:1:1: no hardware profile named `studio` (known: default, village-lines, virtual, wired)"
         ),
         "{text}"
     );
@@ -300,4 +300,46 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
         if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
     }
     out
+}
+
+#[test]
+fn mistakes_in_the_village_line_wiring_are_named_where_they_are() {
+    let st = mini_station();
+    std::fs::write(
+        st.root().join("hardware-profiles/wired.yaml"),
+        "\
+outputs:
+  - {name: rec, kind: wav, rate: 48000, format: i16, channels: 8}
+zones: {dongmen: [rec:1], xicun: [rec:2]}
+relays:
+  - {name: amps, kind: board, channels: 4}
+  - {name: plc, kind: modbus, port: /dev/ttyUSB1}
+  - {name: pins, kind: relay-hat, chip: /dev/gpiochip0}
+power:
+  dongmen: {relay: \"plc:1\", lead_in_s: 20}
+  xicun: {relay: \"amps:9\"}
+  beicun: {relay: \"plc:2\"}
+inputs:
+  - {name: taps, device: \"alsa:taps\", channels: 2}
+monitor:
+  dongmen: taps:3
+  xicun: {input: \"mic:1\"}
+",
+    )
+    .unwrap();
+    let out = st.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    let f = "hardware-profiles/wired.yaml";
+    for want in [
+        format!("{f}:5:24: relay `amps` needs `port:` — its serial port, e.g. /dev/ttyUSB0"),
+        format!("{f}:7:24: relay kind `relay-hat` is not one of board, modbus, gpio"),
+        format!("{f}:9:40: lead_in_s 20 is outside 0..8"),
+        format!("{f}:10:18: no relay named `amps` (relays: plc)"),
+        format!("{f}:11:3: `power:` names zone `beicun`, which `zones:` does not wire (zones: dongmen, xicun)"),
+        format!("{f}:15:12: `taps:3` is not a capture channel: write input:N (inputs: taps (1..2))"),
+        format!("{f}:16:10: `mic:1` is not a capture channel"),
+    ] {
+        assert!(text.contains(&want), "expected `{want}` in:\n{text}");
+    }
 }
