@@ -115,7 +115,21 @@ fn ffmpeg_astats(villages: usize, dir: &std::path::Path) -> Option<Duration> {
         // One process reads the file `villages` times over (its start-up counted once).
         let loops = (villages - 1).to_string();
         let ok = Command::new("ffmpeg")
-            .args(["-v", "error", "-threads", "1", "-stream_loop", &loops, "-f", "s16le", "-ar", "48000", "-ac", "2", "-i"])
+            .args([
+                "-v",
+                "error",
+                "-threads",
+                "1",
+                "-stream_loop",
+                &loops,
+                "-f",
+                "s16le",
+                "-ar",
+                "48000",
+                "-ac",
+                "2",
+                "-i",
+            ])
             .arg(&path)
             .args(["-af", "astats=measure_overall=RMS_level:measure_perchannel=RMS_level", "-f", "null", "-"])
             .status()

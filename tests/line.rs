@@ -133,13 +133,15 @@ fn amplifiers_switch_on_lead_in_before_each_cue_and_off_hang_after_and_a_dead_re
     let check = st.run(&["check", "--profile", "relays"]);
     assert!(check.status.success(), "check: {}{}", common::stdout(&check), common::stderr(&check));
     let d = Daemon::start(Start::new(st.root(), "relays"));
+    // A cue due sooner than its lead-in after the start cannot have had its amplifier on in time.
+    let warm = Utc::now() + chrono::Duration::seconds(4);
 
-    // Two cues on each village.
+    // Two cues on each village, planned after the start.
     let deadline = Instant::now() + Duration::from_secs(70);
     let ended = |v: &str| {
         daemon::rows(st.root(), None)
             .into_iter()
-            .filter(|r| r.village == v && r.ended.is_some() && r.slot == "every-20s")
+            .filter(|r| r.village == v && r.ended.is_some() && r.slot == "every-20s" && r.scheduled >= warm)
             .collect::<Vec<_>>()
     };
     while ended("dongmen").len() < 2 || ended("ximen").len() < 2 {
@@ -169,6 +171,43 @@ fn amplifiers_switch_on_lead_in_before_each_cue_and_off_hang_after_and_a_dead_re
         let off = coils.iter().filter(|(t, a, on)| *a == 1 && !*on && *t > e).map(|(t, ..)| *t).min();
         near("Modbus coil 2 off", off, e + chrono::Duration::seconds(3));
     }
+
+    // An emergency while the amplifier is off: switched on at once, the cue waits its lead-in.
+    let (op, csrf) = d.first_admin("li", "a long enough password");
+    let asked = Utc::now();
+    let r = op
+        .post(d.url("/api/broadcasts"))
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({"targets": {"villages": ["dongmen"]}, "message": "beep", "priority": "emergency"}))
+        .send()
+        .unwrap();
+    let b: serde_json::Value = r.json().unwrap();
+    let at = DateTime::parse_from_rfc3339(b["cues"][0]["at"].as_str().expect("a cue")).unwrap().with_timezone(&Utc);
+    let waited = (at - asked).num_milliseconds();
+    assert!((1_900..=2_400).contains(&waited), "the emergency starts after the 2 s lead-in: {waited} ms, {b}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let on = loop {
+        let on = board.log().into_iter().map(|(t, b)| (utc_of(t), b)).find(|(t, b)| b & 1 == 1 && *t >= asked);
+        if let Some((t, _)) = on {
+            break t;
+        }
+        assert!(Instant::now() < deadline, "the amplifier was not switched on for the emergency");
+        thread::sleep(Duration::from_millis(100));
+    };
+    println!("emergency: amplifier on {} ms after the request, cue at +{waited} ms", (on - asked).num_milliseconds());
+    assert!((on - asked).num_milliseconds() < 300, "switched on at once: {on} for a request at {asked}");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let heard = loop {
+        let rows = daemon::rows(st.root(), None);
+        if let Some(s) =
+            rows.iter().find(|r| r.village == "dongmen" && r.priority == "emergency").and_then(|r| r.started)
+        {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "the emergency did not start:\n{}", d.log());
+        thread::sleep(Duration::from_millis(200));
+    };
+    assert!((heard - on).num_milliseconds() >= 1_950, "the amplifier had its lead-in: on {on}, heard {heard}");
 
     // The Modbus relay stops answering: its zone is degraded, the other zone and playout go on.
     plc.set_mode(pty::Mode::Silent);

@@ -576,7 +576,9 @@ fn log_names_clips_by_their_titles() {
     assert!(ok && text.contains("冬季防火提醒（青溪话）") && !text.contains("13ec56b0d9870bbd"), "{text}");
     let (ok, csv) = run_log(&demo_paths(state.path()), None, None, true);
     assert!(ok && csv.contains(",13ec56b0d9870bbd,"), "the CSV keeps the clip id for scripts: {csv}");
-    assert!(csv.contains(",冬季防火提醒（青溪话）\n"), "the CSV's last column is the title: {csv}");
+    let rows = common::csv_records(&csv);
+    assert_eq!(rows[0]["title"], "冬季防火提醒（青溪话）", "the CSV names the clip by its title too: {csv}");
+    assert_eq!(rows[0]["heard"], "", "a line without a tap claims nothing: {csv}");
 }
 
 #[test]

@@ -155,8 +155,11 @@ impl Monitor {
     fn take_event(&mut self, e: CueEvent) {
         match e {
             CueEvent::Started { cue, zone, at, utc } => {
-                if let Some(z) = self.zones.iter_mut().find(|z| z.id == zone) {
-                    z.cue = Some(Watching { cue, utc, next: at, end: None, parts: Vec::new(), crossed: None });
+                if let Some(zi) = self.zones.iter().position(|z| z.id == zone) {
+                    // A cue that preempts the one watched: that one is judged on what it played.
+                    self.finish(zi);
+                    self.zones[zi].cue =
+                        Some(Watching { cue, utc, next: at, end: None, parts: Vec::new(), crossed: None });
                 }
             }
             CueEvent::Ended { cue, zone, at } => {

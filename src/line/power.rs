@@ -13,14 +13,19 @@ use chrono::{DateTime, Utc};
 use crate::config::{LineWiring, PowerConf};
 use crate::domain::{CueId, ZoneId};
 
+/// How long a start asked for by [`PowerPlan::need_now`] counts without the station listing it
+/// among its upcoming cues (it lists every cue it has handed over, each second).
+const URGENT_KEEP: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// A relay channel: (index of the relay in the profile, channel on it).
 pub type RelayChannel = (usize, u32);
 
 #[derive(Debug, Default, Clone)]
 struct Needs {
     upcoming: Vec<DateTime<Utc>>,
-    /// Starts asked for by [`PowerPlan::need_now`], kept until the next upcoming list has them.
-    urgent: Vec<DateTime<Utc>>,
+    /// Starts asked for by [`PowerPlan::need_now`] and when they were asked, kept until the
+    /// next upcoming list has them (a cue dropped before that must not keep its amplifier on).
+    urgent: Vec<(DateTime<Utc>, std::time::Instant)>,
     on_air: HashSet<CueId>,
     last_end: Option<DateTime<Utc>>,
     forced: Option<bool>,
@@ -51,11 +56,12 @@ impl PowerPlan {
     pub fn set_upcoming(&mut self, cues: &[(ZoneId, DateTime<Utc>)]) {
         for (_, n) in self.zones.values_mut() {
             n.upcoming.clear();
+            n.urgent.retain(|(_, asked)| asked.elapsed() < URGENT_KEEP);
         }
         for (z, at) in cues {
             if let Some((_, n)) = self.zones.get_mut(z) {
                 n.upcoming.push(*at);
-                n.urgent.retain(|u| u != at);
+                n.urgent.retain(|(u, _)| u != at);
             }
         }
     }
@@ -69,7 +75,7 @@ impl PowerPlan {
             Some(t) => (t + dur(conf.lead_in)).max(now),
             None => now + dur(conf.lead_in),
         };
-        needs.urgent.push(ready);
+        needs.urgent.push((ready, std::time::Instant::now()));
         ready
     }
 
@@ -114,7 +120,7 @@ impl PowerPlan {
             return (true, None);
         }
         let lead = dur(conf.lead_in);
-        let starts = n.upcoming.iter().chain(&n.urgent);
+        let starts = n.upcoming.iter().chain(n.urgent.iter().map(|(u, _)| u));
         let mut on = !n.on_air.is_empty();
         let mut next: Option<DateTime<Utc>> = None;
         let mut soonest = |x: DateTime<Utc>| next = Some(next.map_or(x, |y| y.min(x)));
@@ -235,6 +241,22 @@ mod tests {
         assert_eq!(p.need_now(&z("a"), t(20), Some(t(5))), t(20), "on long enough: plays now");
         assert_eq!(p.need_now(&z("a"), t(20), Some(t(19))), t(21));
         assert_eq!(p.need_now(&z("nowhere"), t(20), None), t(20));
+        // The station lists the cue from its next tick on; one it dropped is not waited for.
+        p.set_upcoming(&[(z("a"), t(12))]);
+        assert!(p.wanted(t(11)).0[&(0, 1)]);
+    }
+
+    #[test]
+    fn a_cue_dropped_before_the_station_listed_it_does_not_keep_the_amplifier_on() {
+        let mut p = plan(false);
+        p.need_now(&z("a"), t(10), None);
+        for n in &mut p.zones.values_mut() {
+            for u in &mut n.1.urgent {
+                u.1 = u.1.checked_sub(URGENT_KEEP).unwrap(); // asked long ago
+            }
+        }
+        p.set_upcoming(&[]);
+        assert!(!p.wanted(t(11)).0[&(0, 1)]);
     }
 
     #[test]
