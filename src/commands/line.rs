@@ -112,7 +112,7 @@ pub fn test(paths: &Paths, profile: Option<&str>, village: &str, out: &mut dyn W
             v.zone, plan.profile.name
         )?;
     }
-    let mut line = Line::start(&plan.profile)?;
+    let mut line = Line::start(&plan.profile, plan.station.timezone)?;
     let mut sinks = Vec::new();
     let now = Utc::now();
     for (i, o) in plan.profile.outputs.iter().enumerate() {
@@ -126,7 +126,7 @@ pub fn test(paths: &Paths, profile: Option<&str>, village: &str, out: &mut dyn W
     }
     let running = playout::start(&plan.profile, &EngineConfig::default(), sinks, crate::daemon::LEAD)?;
     let samples = tone::line_test_tone(ENGINE_RATE, crate::station::TONE_SECONDS, crate::station::TONE_DBFS);
-    let at = line.ready_at(&v.zone, Utc::now());
+    let at = line.ready_at(&v.zone, Utc::now(), false);
     let cue = Cue {
         id: CueId(now.timestamp_nanos_opt().unwrap_or_default() as u64 | 1 << 63),
         village: v.id.clone(),
@@ -164,11 +164,21 @@ pub fn test(paths: &Paths, profile: Option<&str>, village: &str, out: &mut dyn W
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut verdict = None;
     let mut ended = false;
-    while Instant::now() < deadline && verdict.is_none() {
-        while let Ok(ev) = running.events.recv_timeout(Duration::from_millis(100)) {
+    let mut playing = true;
+    while Instant::now() < deadline && verdict.is_none() && playing {
+        loop {
+            let ev = match running.events.recv_timeout(Duration::from_millis(100)) {
+                Ok(ev) => ev,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => break,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    writeln!(out, "the playout stopped")?;
+                    playing = false;
+                    break;
+                }
+            };
             match ev {
                 PlayoutEvent::Cue { event, at } if event.kind == EventKind::Started(cue.id) => {
-                    line.started(cue.id, &v.zone, at);
+                    line.started(cue.id, &v.id, &v.zone, at);
                     if let Some(s) = &log {
                         let _ = s.mark_started(cue.id, at, None);
                     }

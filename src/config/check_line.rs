@@ -12,8 +12,9 @@ use super::problem::Problems;
 use crate::domain::{Text, ZoneId};
 use crate::yaml_path;
 
-/// Longest lead-in: the station knows its cues [`crate::station::PLAN_AHEAD`] (10 s) ahead, and
-/// a cue must be known before its amplifier is switched on.
+/// Longest lead-in. The station plans this much further ahead than
+/// [`crate::station::PLAN_AHEAD`] for a profile with lead-ins, so an edit takes that much longer
+/// to be heard: longer warm-ups are for `always_on`.
 pub const MAX_LEAD_IN_S: f64 = 8.0;
 /// Longest hang time (an hour; "always on" is for longer).
 const MAX_HANG_S: f64 = 3600.0;
@@ -141,8 +142,8 @@ pub(super) fn line(
                 yaml_path!["power", z.as_str(), "lead_in_s"],
                 (
                     format!(
-                        "lead_in_s {lead_in} is outside 0..{MAX_LEAD_IN_S} (the station knows a cue 10 s ahead; \
-                         for amplifiers that need longer, use always_on)"
+                        "lead_in_s {lead_in} is outside 0..{MAX_LEAD_IN_S} (for amplifiers that need longer, use \
+                         always_on)"
                     ),
                     format!("lead_in_s {lead_in} 超出 0..{MAX_LEAD_IN_S} 的范围（预热更久的功放请用 always_on）"),
                 ),
@@ -186,15 +187,14 @@ pub(super) fn line(
         }
         let format = match inp.format.as_str() {
             "i16" => SampleFormat::I16,
-            "i24" => SampleFormat::I24,
             "i32" => SampleFormat::I32,
             "f32" => SampleFormat::F32,
             other => {
                 problems.push(at.at(
                     yaml_path!["inputs", i, "format"],
                     (
-                        format!("sample format `{other}` is not one of i16, i24, i32, f32"),
-                        format!("采样格式 `{other}` 不对：只能是 i16、i24、i32、f32 之一"),
+                        format!("capture format `{other}` is not one of i16, i32, f32"),
+                        format!("采集格式 `{other}` 不对：只能是 i16、i32、f32 之一"),
                     ),
                 ));
                 continue;

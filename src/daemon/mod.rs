@@ -96,7 +96,7 @@ async fn run(paths: Paths, opts: Options) -> anyhow::Result<()> {
     let (plan, sinks, fallback) = outputs::open_outputs(&paths, plan, &clips)?;
     let taps = crate::output::Taps::new();
     // The village lines: amplifier relays, capture taps, and the monitor that hears what is sent.
-    let line = crate::line::Line::start(&plan.profile).context("starting the village lines")?;
+    let line = crate::line::Line::start(&plan.profile, plan.station.timezone).context("starting the village lines")?;
     let sinks = sinks.into_iter().enumerate().map(|(i, s)| line.wrap(i, taps.wrap(i, s))).collect();
     let db = store::default_path(&paths.state);
     let store = Store::open(&db).with_context(|| format!("opening the station database {}", db.display()))?;

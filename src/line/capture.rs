@@ -36,18 +36,18 @@ pub struct CaptureFeed {
 /// What the capture thread publishes.
 #[derive(Default)]
 pub struct CaptureStatus {
-    failing: std::sync::Mutex<Option<String>>,
+    failing: std::sync::Mutex<Option<(String, String)>>,
     last_data_ms: AtomicU64,
     stop: AtomicBool,
 }
 
 impl CaptureStatus {
-    /// The sentence when the input is not capturing.
-    pub fn problem(&self) -> Option<String> {
+    /// Why the input is not capturing, in English and Chinese, when it is not.
+    pub fn problem(&self) -> Option<(String, String)> {
         self.failing.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
-    fn set(&self, p: Option<String>) {
+    fn set(&self, p: Option<(String, String)>) {
         *self.failing.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = p;
     }
 
@@ -99,11 +99,15 @@ fn supervise(spec: &InputConf, tx: Producer<f32>, stx: Producer<(u64, Instant)>,
                     let quiet = Duration::from_millis(millis(epoch).saturating_sub(last));
                     if shared.failed.load(Ordering::Acquire) || quiet > SILENT_STREAM {
                         let why = if shared.failed.load(Ordering::Acquire) {
-                            "the capture device reported an error (unplugged?)".to_owned()
+                            (
+                                "the capture device reported an error (unplugged?)".to_owned(),
+                                "采集设备报错（被拔掉了？）".to_owned(),
+                            )
                         } else {
-                            format!("no audio has come from it for {} s", quiet.as_secs())
+                            let n = quiet.as_secs();
+                            (format!("no audio has come from it for {n} s"), format!("已经 {n} 秒没有收到声音"))
                         };
-                        tracing::warn!(input = spec.name, "capture stopped: {why}");
+                        tracing::warn!(input = spec.name, "capture stopped: {}", why.0);
                         status.set(Some(why));
                         break;
                     }
@@ -116,10 +120,11 @@ fn supervise(spec: &InputConf, tx: Producer<f32>, stx: Producer<(u64, Instant)>,
                 drop(stream);
             }
             Err(why) => {
-                if status.problem().as_deref() != Some(why.as_str()) {
+                if status.problem().map(|p| p.0).as_deref() != Some(why.as_str()) {
                     tracing::warn!(input = spec.name, "cannot open the capture input: {why}");
                 }
-                status.set(Some(why));
+                let zh = format!("打不开：{why}");
+                status.set(Some((format!("it cannot be opened: {why}"), zh)));
             }
         }
         thread::sleep(backoff);

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use crate::config::Profile;
-use crate::domain::{CueId, Text, ZoneId};
+use crate::domain::{CueId, Text, VillageId, ZoneId};
 use crate::output::{Health, OutputError, Sink};
 use crate::station::{LineConcern, LinePort, LineReport, LineState};
 use monitor::{CueEvent, Monitor, SentBlock};
@@ -44,7 +44,12 @@ pub struct Line {
     taps: BTreeMap<usize, Vec<(usize, usize)>>,
     epoch: Instant,
     threads: Vec<JoinHandle<()>>,
+    /// The capture inputs' threads, to stop with the line.
+    captures: Vec<std::sync::Arc<capture::CaptureStatus>>,
 }
+
+/// How long stopping the line waits for the relays to switch the amplifiers off.
+const RELEASE_WAIT: Duration = Duration::from_secs(2);
 
 /// The instant `t` of the wall clock on the monotonic clock.
 fn instant_of(t: DateTime<Utc>) -> Instant {
@@ -56,10 +61,11 @@ fn instant_of(t: DateTime<Utc>) -> Instant {
 }
 
 impl Line {
-    /// Starts the relay threads, the capture inputs and the monitor of `profile`'s line wiring.
-    /// A device that cannot be opened is not an error: it is reported through
-    /// [`LinePort::poll`] and retried.
-    pub fn start(profile: &Profile) -> std::io::Result<Line> {
+    /// Starts the relay threads, the capture inputs and the monitor of `profile`'s line wiring
+    /// (sentences give times in `tz`). A device that cannot be opened is not an error: it is
+    /// reported through [`LinePort::poll`] and retried. Only a thread that cannot be started is
+    /// an error (and stops the threads already started).
+    pub fn start(profile: &Profile, tz: chrono_tz::Tz) -> std::io::Result<Line> {
         let w = &profile.line;
         let epoch = Instant::now();
         let shared = Arc::new(relays::Shared::default());
@@ -68,22 +74,6 @@ impl Line {
             g.plan = power::PowerPlan::new(w);
             g.devices = vec![relays::DeviceState::default(); w.relays.len()];
         }
-        let mut threads = Vec::new();
-        for (i, r) in w.relays.iter().enumerate() {
-            let channels: BTreeSet<u32> = w.power.values().filter(|p| p.relay == i).map(|p| p.channel).collect();
-            let channels: Vec<u32> = channels.into_iter().collect();
-            if channels.is_empty() {
-                continue;
-            }
-            let (conf, sh) = (r.clone(), shared.clone());
-            threads.push(
-                std::thread::Builder::new()
-                    .name(format!("relay-{}", r.name))
-                    .spawn(move || relays::run(i, &conf, &channels, &sh))?,
-            );
-        }
-        let reports = Arc::new(Mutex::new(Vec::new()));
-        let last = Arc::new(Mutex::new(BTreeMap::new()));
         let monitored: Vec<ZoneId> = w.monitor.keys().cloned().collect();
         let mut taps: BTreeMap<usize, Vec<(usize, usize)>> = BTreeMap::new();
         for (zi, z) in monitored.iter().enumerate() {
@@ -91,33 +81,51 @@ impl Line {
                 taps.entry(c.output).or_default().push((zi, usize::from(c.channel)));
             }
         }
-        let (mut events, mut sent) = (None, None);
-        if !monitored.is_empty() {
+        // The line exists before any thread does: an error below drops it, which stops them.
+        let mut line = Line {
+            shared,
+            relay_names: w.relays.iter().map(|r| r.name.clone()).collect(),
+            reported: vec![None; w.relays.len()],
+            events: None,
+            sent: None,
+            reports: Arc::new(Mutex::new(Vec::new())),
+            last: Arc::new(Mutex::new(BTreeMap::new())),
+            monitored,
+            taps,
+            epoch,
+            threads: Vec::new(),
+            captures: Vec::new(),
+        };
+        for (i, r) in w.relays.iter().enumerate() {
+            let channels: BTreeSet<u32> = w.power.values().filter(|p| p.relay == i).map(|p| p.channel).collect();
+            let channels: Vec<u32> = channels.into_iter().collect();
+            if channels.is_empty() {
+                continue;
+            }
+            let (conf, sh) = (r.clone(), line.shared.clone());
+            line.threads.push(
+                std::thread::Builder::new()
+                    .name(format!("relay-{}", r.name))
+                    .spawn(move || relays::run(i, &conf, &channels, &sh))?,
+            );
+        }
+        if !line.monitored.is_empty() {
             let mut feeds = Vec::new();
             for inp in &w.inputs {
-                feeds.push(capture::start(inp)?);
+                let feed = capture::start(inp)?;
+                line.captures.push(feed.status.clone());
+                feeds.push(feed);
             }
             let (etx, erx) = mpsc::channel();
             let (stx, srx) = mpsc::sync_channel(1000);
             let zones: Vec<_> = w.monitor.iter().map(|(z, m)| (z.clone(), m.clone())).collect();
-            let m = Monitor::new(epoch, zones, feeds, srx, erx, reports.clone(), last.clone());
-            threads.push(std::thread::Builder::new().name("monitor".into()).spawn(move || m.run())?);
-            events = Some(etx);
-            sent = Some(stx);
+            let inbox = monitor::Inbox { sent: srx, events: erx };
+            let m = Monitor::new(epoch, zones, feeds, inbox, line.reports.clone(), line.last.clone(), tz);
+            line.events = Some(etx);
+            line.sent = Some(stx);
+            line.threads.push(std::thread::Builder::new().name("monitor".into()).spawn(move || m.run())?);
         }
-        Ok(Line {
-            shared,
-            relay_names: w.relays.iter().map(|r| r.name.clone()).collect(),
-            reported: vec![None; w.relays.len()],
-            events,
-            sent,
-            reports,
-            last,
-            monitored,
-            taps,
-            epoch,
-            threads,
-        })
+        Ok(line)
     }
 
     /// Wraps output `index`'s sink so the monitor hears what it plays on monitored zones.
@@ -138,6 +146,18 @@ impl Line {
         self.shared.changed.notify_all();
     }
 
+    /// True when every relay that answers has switched off what the plan no longer needs.
+    fn released(&self) -> bool {
+        let g = self.shared.lock();
+        let (wanted, _) = g.plan.wanted(Utc::now());
+        wanted.iter().all(|((relay, channel), on)| {
+            *on || g
+                .devices
+                .get(*relay)
+                .is_none_or(|d| d.failing.is_some() || d.on_since.get(channel).copied().flatten().is_none())
+        })
+    }
+
     fn to_monitor(&self, at: DateTime<Utc>) -> Duration {
         instant_of(at).saturating_duration_since(self.epoch)
     }
@@ -145,7 +165,17 @@ impl Line {
 
 impl Drop for Line {
     fn drop(&mut self) {
+        // Amplifiers that only the cues needed are switched off (their hang is not waited for),
+        // then the threads stop.
+        self.notify(|g| g.plan.release());
+        let deadline = Instant::now() + RELEASE_WAIT;
+        while Instant::now() < deadline && !self.released() {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         self.notify(|g| g.stop = true);
+        for c in &self.captures {
+            c.stop();
+        }
         self.events = None;
         self.sent = None;
         for t in self.threads.drain(..) {
@@ -159,12 +189,19 @@ impl LinePort for Line {
         self.notify(|g| g.plan.set_upcoming(cues));
     }
 
-    fn started(&mut self, cue: CueId, zone: &ZoneId, at: DateTime<Utc>) {
+    fn started(&mut self, cue: CueId, village: &VillageId, zone: &ZoneId, at: DateTime<Utc>) {
         self.notify(|g| g.plan.started(zone, cue));
         if let Some(tx) = &self.events
             && self.monitored.contains(zone)
         {
-            let _ = tx.send(CueEvent::Started { cue, zone: zone.clone(), at: self.to_monitor(at), utc: at });
+            let started = CueEvent::Started {
+                cue,
+                village: village.clone(),
+                zone: zone.clone(),
+                at: self.to_monitor(at),
+                utc: at,
+            };
+            let _ = tx.send(started);
         }
     }
 
@@ -177,10 +214,14 @@ impl LinePort for Line {
         }
     }
 
-    fn ready_at(&mut self, zone: &ZoneId, now: DateTime<Utc>) -> DateTime<Utc> {
+    fn ready_at(&mut self, zone: &ZoneId, now: DateTime<Utc>, emergency: bool) -> DateTime<Utc> {
         let mut ready = now;
         self.notify(|g| {
             let Some(conf) = g.plan.conf(zone).cloned() else { return };
+            if emergency && g.plan.forced(zone) == Some(false) {
+                tracing::warn!(%zone, "an emergency switches on an amplifier an operator had forced off");
+                g.plan.force(zone, None);
+            }
             let dev = g.devices.get(conf.relay);
             let on_since = dev.and_then(|d| d.on_since.get(&conf.channel).copied().flatten());
             ready = g.plan.need_now(zone, now, on_since);
@@ -192,13 +233,15 @@ impl LinePort for Line {
         let mut out = std::mem::take(&mut *self.reports.lock().unwrap_or_else(PoisonError::into_inner));
         let g = self.shared.lock();
         for (i, d) in g.devices.iter().enumerate() {
-            if d.failing != self.reported[i] {
-                self.reported[i].clone_from(&d.failing);
+            // A device that fails, else one that works but cannot be confirmed.
+            let problem = d.failing.clone().or_else(|| d.warning.clone());
+            if problem != self.reported[i] {
+                self.reported[i].clone_from(&problem);
                 let zones: Vec<String> = g.plan.zones_with_relay(i).iter().map(|z| z.to_string()).collect();
-                let problem = d.failing.as_ref().map(|(en, zh)| {
+                let problem = problem.as_ref().map(|(en, zh)| {
                     Text::new(
-                        format!("{en} — the amplifiers of {} may not switch on", zones.join(", ")),
-                        format!("{zh}——{} 的功放可能开不了", zones.join("、")),
+                        format!("the amplifiers of zones {} may not switch on: {en}", zones.join(", ")),
+                        format!("分区 {} 的功放可能开不了：{zh}", zones.join("、")),
                     )
                 });
                 out.push(LineReport::Problem { concern: LineConcern::Relay(self.relay_names[i].clone()), problem });

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use super::capture::CaptureFeed;
 use super::judge::{self, Judgement, Rules, Track};
 use crate::config::MonitorConf;
-use crate::domain::{CueId, Heard, HeardNote, Text, ZoneId};
+use crate::domain::{CueId, Heard, HeardNote, Text, VillageId, ZoneId};
 use crate::station::{LineConcern, LineReport};
 
 /// Length of one judged stretch.
@@ -41,20 +41,27 @@ pub struct SentBlock {
 
 /// A cue starting or ending on a monitored zone.
 pub enum CueEvent {
-    /// Heard from `at`.
-    Started { cue: CueId, zone: ZoneId, at: Duration, utc: DateTime<Utc> },
+    /// Heard from `at` (again, when it resumes after a preemption).
+    Started { cue: CueId, village: VillageId, zone: ZoneId, at: Duration, utc: DateTime<Utc> },
     /// Ended at `at`.
     Ended { cue: CueId, zone: ZoneId, at: Duration },
 }
 
 struct Watching {
     cue: CueId,
+    village: VillageId,
     utc: DateTime<Utc>,
     next: Duration,
     end: Option<Duration>,
+    /// Ended because another cue took the zone (it may resume): its stretches are kept for it
+    /// rather than reported.
+    preempted: bool,
     parts: Vec<Judgement>,
     crossed: Option<String>,
 }
+
+/// The stretches of preempted cues, kept until they resume or end (the last few).
+const KEEP_PREEMPTED: usize = 32;
 
 struct Zone {
     id: ZoneId,
@@ -62,7 +69,8 @@ struct Zone {
     sent: Track,
     back: Track,
     rules: Rules,
-    cue: Option<Watching>,
+    /// The cues heard on the zone whose stretches are still being judged, oldest first.
+    cues: Vec<Watching>,
     alarm: Option<Heard>,
 }
 
@@ -75,7 +83,7 @@ struct Feed {
     feed: CaptureFeed,
     popped: u64,
     stamp: Option<(u64, Instant)>,
-    reported: Option<String>,
+    reported: Option<(String, String)>,
 }
 
 /// The monitor thread's state.
@@ -88,6 +96,18 @@ pub struct Monitor {
     events: Receiver<CueEvent>,
     reports: Arc<Mutex<Vec<LineReport>>>,
     last: LastHeard,
+    /// Preempted cues' stretches: (cue, its watch) until it resumes or ends.
+    preempted: std::collections::VecDeque<Watching>,
+    /// The station's time zone (times in sentences).
+    tz: chrono_tz::Tz,
+}
+
+/// What reaches the monitor: what the outputs sent, and the cues' starts and ends.
+pub struct Inbox {
+    /// From the send taps.
+    pub sent: Receiver<SentBlock>,
+    /// From the station, through [`super::Line`].
+    pub events: Receiver<CueEvent>,
 }
 
 impl Monitor {
@@ -96,11 +116,12 @@ impl Monitor {
         epoch: Instant,
         zones: Vec<(ZoneId, MonitorConf)>,
         feeds: Vec<CaptureFeed>,
-        sent: Receiver<SentBlock>,
-        events: Receiver<CueEvent>,
+        inbox: Inbox,
         reports: Arc<Mutex<Vec<LineReport>>>,
         last: LastHeard,
+        tz: chrono_tz::Tz,
     ) -> Self {
+        let Inbox { sent, events } = inbox;
         let zones = zones
             .into_iter()
             .map(|(id, conf)| Zone {
@@ -109,12 +130,12 @@ impl Monitor {
                 conf,
                 sent: Track::new(KEEP),
                 back: Track::new(KEEP),
-                cue: None,
+                cues: Vec::new(),
                 alarm: None,
             })
             .collect();
         let feeds = feeds.into_iter().map(|feed| Feed { feed, popped: 0, stamp: None, reported: None }).collect();
-        Self { epoch, zones, feeds, sent, events, reports, last }
+        Self { epoch, zones, feeds, sent, events, reports, last, preempted: Default::default(), tz }
     }
 
     fn report(&self, r: LineReport) {
@@ -154,19 +175,35 @@ impl Monitor {
 
     fn take_event(&mut self, e: CueEvent) {
         match e {
-            CueEvent::Started { cue, zone, at, utc } => {
-                if let Some(zi) = self.zones.iter().position(|z| z.id == zone) {
-                    // A cue that preempts the one watched: that one is judged on what it played.
-                    self.finish(zi);
-                    self.zones[zi].cue =
-                        Some(Watching { cue, utc, next: at, end: None, parts: Vec::new(), crossed: None });
+            CueEvent::Started { cue, village, zone, at, utc } => {
+                let Some(zi) = self.zones.iter().position(|z| z.id == zone) else { return };
+                // The cue it takes the zone from ends here (and may resume later).
+                for w in self.zones[zi].cues.iter_mut().filter(|w| w.end.is_none()) {
+                    w.end = Some(at);
+                    w.preempted = true;
                 }
+                // A cue that resumes carries on with the stretches it had.
+                let (parts, crossed, utc) = match self.preempted.iter().position(|w| w.cue == cue) {
+                    Some(i) => {
+                        let w = self.preempted.remove(i).expect("position is in range");
+                        (w.parts, w.crossed, w.utc)
+                    }
+                    None => (Vec::new(), None, utc),
+                };
+                let w = Watching { cue, village, utc, next: at, end: None, preempted: false, parts, crossed };
+                self.zones[zi].cues.push(w);
             }
             CueEvent::Ended { cue, zone, at } => {
-                if let Some(w) = self.zones.iter_mut().find(|z| z.id == zone).and_then(|z| z.cue.as_mut())
-                    && w.cue == cue
-                {
-                    w.end = Some(at);
+                let Some(zi) = self.zones.iter().position(|z| z.id == zone) else { return };
+                if let Some(w) = self.zones[zi].cues.iter_mut().rev().find(|w| w.cue == cue) {
+                    if w.end.is_none() {
+                        w.end = Some(at);
+                    }
+                    w.preempted = false;
+                } else if let Some(i) = self.preempted.iter().position(|w| w.cue == cue) {
+                    // Stopped while preempted: what it played is all there is.
+                    let w = self.preempted.remove(i).expect("position is in range");
+                    self.report_verdict(zi, w);
                 }
             }
         }
@@ -206,13 +243,13 @@ impl Monitor {
             let problem = feed.status.problem();
             if problem != *reported {
                 let name = feed.spec.name.clone();
-                let text = problem.as_ref().map(|p| {
+                let text = problem.as_ref().map(|(en, zh)| {
                     Text::new(
                         format!(
-                            "capture input `{name}` ({}) is not capturing: {p}; its lines are not checked",
+                            "capture input `{name}` ({}) is not capturing: {en}; its lines are not checked",
                             feed.spec.device
                         ),
-                        format!("回采输入 `{name}`（{}）没有在采集：{p}；它所听的线路现在无法确认", feed.spec.device),
+                        format!("回采输入 `{name}`（{}）没有在采集：{zh}；它所听的线路现在无法确认", feed.spec.device),
                     )
                 });
                 *reported = problem;
@@ -227,23 +264,26 @@ impl Monitor {
     fn judge_due(&mut self) {
         let now = self.epoch.elapsed();
         for zi in 0..self.zones.len() {
-            loop {
+            let mut i = 0;
+            while i < self.zones[zi].cues.len() {
                 let z = &self.zones[zi];
-                let Some(w) = &z.cue else { break };
+                let w = &z.cues[i];
                 let until = w.end.map_or(w.next + WINDOW, |e| e.min(w.next + WINDOW));
                 let short = until.saturating_sub(w.next) < MIN_WINDOW;
                 if w.end.is_some() && (short || w.next >= until) {
-                    self.finish(zi);
-                    break;
+                    self.finish(zi, i);
+                    continue;
                 }
                 let need = until + z.rules.max_delay + Duration::from_millis(50);
                 if z.back.known_until() < need || z.sent.known_until() < until {
                     if let Some(e) = w.end
                         && now > e + z.rules.max_delay + GIVE_UP
                     {
-                        self.finish(zi);
+                        self.finish(zi, i);
+                        continue;
                     }
-                    break;
+                    i += 1;
+                    continue;
                 }
                 let (from, to) = (w.next, until);
                 let verdict = judge::judge(&z.sent, &z.back, from, to, &z.rules);
@@ -257,8 +297,7 @@ impl Monitor {
                     }
                     _ => None,
                 };
-                let z = &mut self.zones[zi];
-                let Some(w) = z.cue.as_mut() else { break };
+                let w = &mut self.zones[zi].cues[i];
                 w.next = until;
                 if let Some(mut j) = verdict {
                     if crossed.is_some() {
@@ -281,7 +320,7 @@ impl Monitor {
         if z.alarm == was && crossed.is_none() {
             return;
         }
-        let at = Utc::now().format("%H:%M:%S");
+        let at = Utc::now().with_timezone(&self.tz).format("%H:%M:%S");
         let zone = z.id.clone();
         let problem = match (heard, crossed) {
             (Heard::Yes, _) => None,
@@ -307,9 +346,26 @@ impl Monitor {
         self.report(LineReport::Problem { concern: LineConcern::Line(zone), problem });
     }
 
-    fn finish(&mut self, zi: usize) {
-        let z = &mut self.zones[zi];
-        let Some(w) = z.cue.take() else { return };
+    /// Done judging cue `i` of zone `zi`: a preempted one waits for its resumption, any other
+    /// gets its verdict.
+    fn finish(&mut self, zi: usize, i: usize) {
+        let w = self.zones[zi].cues.remove(i);
+        if w.preempted {
+            if self.preempted.len() >= KEEP_PREEMPTED {
+                // The oldest never resumed nor ended as far as we heard: say what it played.
+                if let Some(old) = self.preempted.pop_front() {
+                    self.report_verdict(zi, old);
+                }
+            }
+            self.preempted.push_back(w);
+            return;
+        }
+        self.report_verdict(zi, w);
+    }
+
+    /// The verdict of a watched cue from its stretches (none when nothing could be judged).
+    fn report_verdict(&mut self, zi: usize, w: Watching) {
+        let z = &self.zones[zi];
         let Some(j) = judge::summarize(&w.parts) else { return };
         let delay_ms = j.delay.as_millis() as i64;
         let level = f64::from(j.level_dbfs);
@@ -344,7 +400,6 @@ impl Monitor {
         };
         let note = HeardNote { heard: j.heard, level_dbfs: Some(level), delay_ms: Some(delay_ms), detail };
         self.last.lock().unwrap_or_else(PoisonError::into_inner).insert(z.id.clone(), (j.heard, w.utc));
-        let zone = z.id.clone();
-        self.report(LineReport::Heard { cue: w.cue, zone, note, last: true });
+        self.report(LineReport::Heard { cue: w.cue, village: w.village, note, last: true });
     }
 }

@@ -106,6 +106,11 @@ impl PowerPlan {
         }
     }
 
+    /// How the zone is forced, if it is (by an operator's `line power`).
+    pub fn forced(&self, zone: &ZoneId) -> Option<bool> {
+        self.zones.get(zone).and_then(|(_, n)| n.forced)
+    }
+
     /// True when the zone is forced (by an operator's `line power`).
     pub fn is_forced(&self, zone: &ZoneId) -> bool {
         self.zones.get(zone).is_some_and(|(_, n)| n.forced.is_some())
@@ -144,15 +149,34 @@ impl PowerPlan {
     /// What every relay channel should be at `t`, and the next instant any of them changes.
     pub fn wanted(&self, t: DateTime<Utc>) -> (BTreeMap<RelayChannel, bool>, Option<DateTime<Utc>>) {
         let mut out: BTreeMap<RelayChannel, bool> = BTreeMap::new();
+        let mut forced_off = Vec::new();
         let mut next: Option<DateTime<Utc>> = None;
         for (conf, n) in self.zones.values() {
             let (on, change) = Self::zone_at(conf, n, t);
             *out.entry((conf.relay, conf.channel)).or_default() |= on;
+            if n.forced == Some(false) {
+                forced_off.push((conf.relay, conf.channel));
+            }
             if let Some(c) = change {
                 next = Some(next.map_or(c, |x: DateTime<Utc>| x.min(c)));
             }
         }
+        // Someone working on a line switched it off: off it stays, whoever shares the amplifier.
+        for ch in forced_off {
+            out.insert(ch, false);
+        }
         (out, next)
+    }
+
+    /// Forgets every cue (to come, on air, ended): from now on only forced and always-on
+    /// amplifiers stay on. For stopping.
+    pub fn release(&mut self) {
+        for (_, n) in self.zones.values_mut() {
+            n.upcoming.clear();
+            n.urgent.clear();
+            n.on_air.clear();
+            n.last_end = None;
+        }
     }
 
     /// Every zone with a relay.
@@ -226,6 +250,9 @@ mod tests {
         p.set_upcoming(&[(z("c"), t(100))]);
         assert!(p.wanted(t(99)).0[&(0, 2)]);
         assert!(!p.wanted(t(99)).0[&(0, 1)]);
+        assert!(p.force(&z("b"), Some(false)));
+        assert!(!p.wanted(t(99)).0[&(0, 2)], "forced off wins on the shared channel");
+        p.force(&z("b"), None);
         assert!(p.force(&z("a"), Some(true)));
         assert!(p.wanted(t(0)).0[&(0, 1)]);
         p.force(&z("a"), None);

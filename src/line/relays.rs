@@ -19,6 +19,8 @@ pub struct DeviceState {
     pub failing: Option<(String, String)>,
     /// Channel → since when it is on (`None`: off or not yet confirmed).
     pub on_since: BTreeMap<u32, Option<DateTime<Utc>>>,
+    /// What is doubtful although it takes commands (a board driven without its handshake).
+    pub warning: Option<(String, String)>,
 }
 
 /// What the relay threads and the station's side share.
@@ -96,8 +98,14 @@ pub fn run(index: usize, conf: &RelayConf, channels: &[u32], shared: &Arc<Shared
         if device.is_none() && std::time::Instant::now() >= retry_at {
             match relay::open(&spec, channels) {
                 Ok(d) => {
+                    let warning = d.warning();
+                    if let Some((en, _)) = &warning {
+                        tracing::warn!("{en}");
+                    }
+                    shared.lock().devices[index].warning = warning;
                     device = Some(d);
                     applied.clear();
+                    refreshed = std::time::Instant::now();
                 }
                 Err(e) => {
                     fail(shared, index, &e, &mut backoff, &mut retry_at);
@@ -138,13 +146,13 @@ pub fn run(index: usize, conf: &RelayConf, channels: &[u32], shared: &Arc<Shared
                 }
             }
         }
-        // Sleep until the next change, a retry, a refresh, or a new plan.
-        let mut wait = REFRESH.saturating_sub(refreshed.elapsed());
+        // Sleep until the next change, a retry (no device) or a refresh (a device), or a new plan.
+        let mut wait = match device {
+            Some(_) => REFRESH.saturating_sub(refreshed.elapsed()),
+            None => retry_at.saturating_duration_since(std::time::Instant::now()),
+        };
         if let Some(n) = next {
             wait = wait.min((n - Utc::now()).to_std().unwrap_or_default());
-        }
-        if device.is_none() {
-            wait = wait.min(retry_at.saturating_duration_since(std::time::Instant::now()));
         }
         let g = shared.lock();
         if g.stop {

@@ -297,13 +297,14 @@ impl<A: Air> Station<A> {
         // The log never holds up a broadcast: a row the disk cannot take waits in the journal.
         for (cue, cmd) in chosen.iter_mut().zip(commands) {
             // An amplifier that is off is switched on now; the cue waits for its lead-in.
-            let ready = self.line.ready_at(&cue.zone, now);
-            self.journal.write(Write::Cue(cue.clone()), now);
+            let ready = self.line.ready_at(&cue.zone, now, priority == Priority::Emergency);
             if ready > now {
                 cue.at = ready;
+                self.journal.write(Write::Cue(cue.clone()), now);
                 self.manual.insert(cue.id, cue.clone());
                 self.air.cue(cmd, ready);
             } else {
+                self.journal.write(Write::Cue(cue.clone()), now);
                 self.manual.insert(cue.id, cue.clone());
                 self.air.cue_now(cmd);
             }

@@ -24,6 +24,9 @@ impl<A: Air> Station<A> {
                     self.outcome(id, AsRunOutcome::Preempted, None, at);
                 }
                 EventKind::Resumed(id) => {
+                    if let Some(o) = self.on_air.get(&id) {
+                        self.line.started(id, &o.cue.village, &o.cue.zone, at);
+                    }
                     self.outcome(id, AsRunOutcome::Resumed, None, at);
                     if let Some(o) = self.on_air.get_mut(&id) {
                         o.resumed = true;
@@ -85,6 +88,8 @@ impl<A: Air> Station<A> {
                 tracing::error!(cue = %id, "the engine refused a cue: {why}");
                 let zh = format!("播出引擎没有接受：{}", crate::output::reason_zh(&why));
                 self.outcome(id, AsRunOutcome::FailedOutput, Some(Text::new(why, zh)), now);
+                // Not waiting any more, manual or scheduled (its amplifier need not stay on for it).
+                self.manual.remove(&id);
                 self.forget(id);
             }
             PlayoutEvent::OutputDegraded { output, reason } => {
@@ -189,8 +194,8 @@ impl<A: Air> Station<A> {
             if self.manual_started(id) {
                 self.journal.write(Write::Started { id, at, late: None }, at);
                 let zone = self.on_air.get(&id).map(|o| o.cue.zone.clone());
-                if let Some(z) = &zone {
-                    self.line.started(id, z, at);
+                if let Some(o) = self.on_air.get(&id) {
+                    self.line.started(id, &o.cue.village, &o.cue.zone, at);
                 }
                 if let Some(detail) = zone.and_then(|z| self.zone_unheard(&z)) {
                     if let Some(o) = self.on_air.get_mut(&id) {
@@ -213,7 +218,7 @@ impl<A: Air> Station<A> {
         if let Some(detail) = unheard {
             self.outcome(id, AsRunOutcome::FailedOutput, Some(detail), at);
         }
-        self.line.started(id, &p.cue.zone, at);
+        self.line.started(id, &p.cue.village, &p.cue.zone, at);
         self.on_air.insert(id, OnAir { cue: p.cue, resumed: false, failed, late: late.is_some() });
     }
 

@@ -23,8 +23,8 @@ pub enum LineReport {
     Heard {
         /// The cue.
         cue: CueId,
-        /// Its zone.
-        zone: ZoneId,
+        /// Its village.
+        village: VillageId,
         /// The verdict.
         note: HeardNote,
         /// True when the cue has ended (the final verdict).
@@ -72,14 +72,16 @@ pub trait LinePort: Send {
     /// The cues that will start soon (zone, instant), replacing the last list: amplifiers are
     /// powered `lead_in` before each.
     fn upcoming(&mut self, cues: &[(ZoneId, DateTime<Utc>)]);
-    /// A cue is heard from `at` on `zone`.
-    fn started(&mut self, cue: CueId, zone: &ZoneId, at: DateTime<Utc>);
+    /// A cue for `village` is heard from `at` on `zone` (again, after a preemption, when it
+    /// resumes).
+    fn started(&mut self, cue: CueId, village: &VillageId, zone: &ZoneId, at: DateTime<Utc>);
     /// A cue on `zone` ended at `at` (its amplifier may power off after its hang time).
     fn ended(&mut self, cue: CueId, zone: &ZoneId, at: DateTime<Utc>);
     /// The earliest instant a cue that should play now on `zone` may start so that its
     /// amplifier has had its lead-in (`now` when it is on already or needs no relay); the
-    /// amplifier is switched on at once. Never later than `now` + the lead-in.
-    fn ready_at(&mut self, zone: &ZoneId, now: DateTime<Utc>) -> DateTime<Utc>;
+    /// amplifier is switched on at once — for an `emergency` even when an operator forced it
+    /// off. Never later than `now` + the lead-in.
+    fn ready_at(&mut self, zone: &ZoneId, now: DateTime<Utc>, emergency: bool) -> DateTime<Utc>;
     /// What the line found since the last call.
     fn poll(&mut self) -> Vec<LineReport>;
     /// Each zone's line now.
@@ -94,9 +96,9 @@ pub struct NoLine;
 
 impl LinePort for NoLine {
     fn upcoming(&mut self, _: &[(ZoneId, DateTime<Utc>)]) {}
-    fn started(&mut self, _: CueId, _: &ZoneId, _: DateTime<Utc>) {}
+    fn started(&mut self, _: CueId, _: &VillageId, _: &ZoneId, _: DateTime<Utc>) {}
     fn ended(&mut self, _: CueId, _: &ZoneId, _: DateTime<Utc>) {}
-    fn ready_at(&mut self, _: &ZoneId, now: DateTime<Utc>) -> DateTime<Utc> {
+    fn ready_at(&mut self, _: &ZoneId, now: DateTime<Utc>, _: bool) -> DateTime<Utc> {
         now
     }
     fn poll(&mut self) -> Vec<LineReport> {
@@ -143,10 +145,9 @@ impl<A: Air> Station<A> {
         self.line.upcoming(&upcoming);
         for report in self.line.poll() {
             match report {
-                LineReport::Heard { cue, zone, note, last } => {
-                    let village = self.plan.villages.iter().find(|v| v.zone == zone).map(|v| v.id.clone());
-                    if last && let Some(v) = village {
-                        self.metrics.count_heard(&v, note.heard);
+                LineReport::Heard { cue, village, note, last } => {
+                    if last {
+                        self.metrics.count_heard(&village, note.heard);
                     }
                     self.journal.write(Write::Heard { id: cue, note }, now);
                 }

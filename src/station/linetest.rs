@@ -53,7 +53,7 @@ impl<A: Air> Station<A> {
             )
         })?;
         let zone = v.zone.clone();
-        let at = self.line.ready_at(&zone, now);
+        let at = self.line.ready_at(&zone, now, false);
         self.broadcast_seq += 1;
         let cue = Cue {
             id: test_cue_id(&format!("{village}#{}", self.broadcast_seq), now),

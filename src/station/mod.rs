@@ -63,7 +63,8 @@ use crate::scheduler::{self, ClipIndex, PlaylistState};
 use crate::store::{AsRunOutcome, Store, StoreError};
 use journal::Write;
 
-/// How far ahead slot firings are planned (and so how soon an edit takes effect).
+/// How far ahead slot firings are planned (and so how soon an edit takes effect), plus the
+/// longest amplifier lead-in of the profile: a cue is known at least its lead-in + 4 s ahead.
 pub const PLAN_AHEAD: Duration = Duration::from_secs(10);
 /// How far ahead of its instant a cue is handed to the engine.
 pub const HAND_AHEAD: Duration = Duration::from_secs(5);
@@ -369,7 +370,10 @@ impl<A: Air> Station<A> {
         if self.journal.held() > 0 {
             self.journal.flush(now);
         }
-        let horizon = now + chrono::Duration::from_std(PLAN_AHEAD).unwrap_or_default();
+        // Amplifiers with a lead-in must know their cues that much earlier.
+        let lead = self.plan.profile.line.power.values().filter(|p| !p.always_on).map(|p| p.lead_in).max();
+        let ahead = PLAN_AHEAD + lead.unwrap_or_default();
+        let horizon = now + chrono::Duration::from_std(ahead).unwrap_or_default();
         let half = chrono::Duration::from_std(PLAN_AHEAD / 2).unwrap_or_default();
         let from =
             self.saved.planned_to.unwrap_or(now).max(now - chrono::Duration::from_std(CATCH_UP).unwrap_or_default());
@@ -624,6 +628,14 @@ impl<A: Air> Station<A> {
         let same_profile = plan.profile.name == self.plan.profile.name;
         if !same_profile {
             plan.profile = self.plan.profile.clone();
+        } else if plan.profile.line != self.plan.profile.line {
+            // The relays and taps are open with the wiring they started with.
+            tracing::warn!(
+                "the amplifier relays or capture taps of profile {} changed: restart xiangyin to use the new \
+                 wiring; the running one stays until then",
+                plan.profile.name
+            );
+            plan.profile.line = self.plan.profile.line.clone();
         }
         self.plan = plan;
         self.index = ClipIndex::new(clips);

@@ -308,7 +308,8 @@ impl Store {
             .map_err(|e| self.err("mark_heard", e))
     }
 
-    /// Per village, the end of its last line test (slot `slot`) that came back `yes`.
+    /// Per village, when its last line test (slot `slot`) that came back `yes` started (an
+    /// index keeps this to the passed tests).
     pub fn last_good(&self, slot: &str) -> Result<Vec<(VillageId, DateTime<Utc>)>, StoreError> {
         let mut out = Vec::new();
         let rows: Vec<(String, String)> = self

@@ -96,12 +96,13 @@ const V3: &str = "ALTER TABLE as_run ADD COLUMN detail_zh TEXT;";
 
 /// V4: proof of play — what the village line's capture tap heard while the cue played
 /// (`heard`: yes, no, weak, distorted; NULL when the line is not monitored), the level and delay
-/// measured, and why, in both languages.
+/// measured, and why, in both languages; an index of the passed ones (the last good line test).
 const V4: &str = "ALTER TABLE as_run ADD COLUMN heard TEXT;
 ALTER TABLE as_run ADD COLUMN heard_level REAL;
 ALTER TABLE as_run ADD COLUMN heard_delay_ms INTEGER;
 ALTER TABLE as_run ADD COLUMN heard_detail TEXT;
-ALTER TABLE as_run ADD COLUMN heard_detail_zh TEXT;";
+ALTER TABLE as_run ADD COLUMN heard_detail_zh TEXT;
+CREATE INDEX as_run_heard_yes ON as_run (slot, village, started) WHERE heard = 'yes';";
 
 /// Every migration, oldest first. The schema version of a database is how many have run.
 const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];

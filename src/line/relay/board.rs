@@ -32,6 +32,8 @@ pub(super) struct BoardRelay {
     channels: u8,
     state: u8,
     timeout: Duration,
+    /// It did not answer the handshake: it is driven as a board started before.
+    unconfirmed: bool,
 }
 
 impl BoardRelay {
@@ -45,12 +47,16 @@ impl BoardRelay {
         send(&who, &mut port, HANDSHAKE, timeout)?;
         let id = match read_byte(&who, &mut port, timeout) {
             Ok(id) => id,
-            Err(e) => {
-                // A board started by an earlier run takes 0x50 as a state byte (relays 5 and 7
-                // on): switch everything off again at once before saying it does not answer.
-                let _ = send(&who, &mut port, 0x00, timeout);
-                return Err(e);
+            Err(RelayError::NoAnswer(_)) => {
+                // A board started by an earlier run (xiangyin restarted, the board kept its power)
+                // takes 0x50 as a state byte (relays 5 and 7 on) and never answers again: switch
+                // everything off at once and drive it as started, saying it is unconfirmed. A
+                // board that is really dead cannot be told apart: it never answers state bytes.
+                let mut relay = BoardRelay { who, port, channels, state: 0xFF, timeout, unconfirmed: true };
+                relay.write_state(0x00)?;
+                return Ok(relay);
             }
+            Err(e) => return Err(e),
         };
         let Some(has) = channels_of(id) else {
             return Err(RelayError::Garbage(two(
@@ -74,7 +80,7 @@ impl BoardRelay {
             )));
         }
         send(&who, &mut port, START, timeout)?;
-        let mut relay = BoardRelay { who, port, channels, state: 0xFF, timeout };
+        let mut relay = BoardRelay { who, port, channels, state: 0xFF, timeout, unconfirmed: false };
         relay.write_state(0x00)?;
         Ok(relay)
     }
@@ -108,6 +114,16 @@ impl Relay for BoardRelay {
             }
         }
         self.write_state(state)
+    }
+
+    fn warning(&self) -> Option<(String, String)> {
+        self.unconfirmed.then(|| {
+            let (en, zh) = no_answer(&self.who, self.timeout).sentence();
+            (
+                format!("{en} xiangyin drives it as a board an earlier run started, without confirmation; power-cycle it to check that it answers."),
+                format!("{zh}乡音把它当作之前已启动的板子继续控制，但无法确认；请断电重启一次，确认它会应答。"),
+            )
+        })
     }
 }
 

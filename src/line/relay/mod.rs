@@ -59,6 +59,12 @@ pub trait Relay: Send {
     /// is sent. On an error the driver's idea of the state is unchanged for the board and GPIO;
     /// for Modbus the coils before the failing one were set.
     fn set(&mut self, changes: &[(u32, bool)]) -> Result<(), RelayError>;
+
+    /// What is doubtful about this device although it takes commands (English, Chinese): a board
+    /// that did not answer the handshake is driven without confirmation.
+    fn warning(&self) -> Option<(String, String)> {
+        None
+    }
 }
 
 /// Opens the device (board: the handshake; Modbus: opens the port; GPIO: requests the given line
