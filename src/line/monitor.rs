@@ -403,3 +403,99 @@ impl Monitor {
         self.report(LineReport::Heard { cue: w.cue, village: w.village, note, last: true });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use super::*;
+    use crate::line::tone::line_test_tone;
+
+    const RATE: u32 = 48_000;
+
+    fn s(x: f64) -> Duration {
+        Duration::from_secs_f64(x)
+    }
+
+    /// A monitor of one zone `a` whose tap hears what was sent 200 ms later, 20 dB down.
+    fn monitor(secs: f32) -> (Monitor, mpsc::Sender<CueEvent>, mpsc::SyncSender<SentBlock>) {
+        let (etx, erx) = mpsc::channel();
+        let (stx, srx) = mpsc::sync_channel(10);
+        let conf = MonitorConf { input: 0, channel: 0, expect_db: -20.0 };
+        let zones = vec![(ZoneId::new("a").unwrap(), conf)];
+        let mut m = Monitor::new(
+            Instant::now(),
+            zones,
+            Vec::new(),
+            Inbox { sent: srx, events: erx },
+            Arc::default(),
+            Arc::default(),
+            chrono_tz::Asia::Shanghai,
+        );
+        // Long enough that nothing of interest scrolls out of the 20 s tracks.
+        let mut sent = Vec::new();
+        while sent.len() < (secs * RATE as f32) as usize {
+            sent.extend(line_test_tone(RATE, 4.0, -12.0));
+        }
+        let back: Vec<f32> = std::iter::repeat_n(0.0, 9600).chain(sent.iter().map(|x| x * 0.1)).collect();
+        m.zones[0].sent = Track::new(s(60.0));
+        m.zones[0].back = Track::new(s(60.0));
+        m.zones[0].sent.push(Duration::ZERO, RATE, &sent);
+        m.zones[0].back.push(Duration::ZERO, RATE, &back);
+        (m, etx, stx)
+    }
+
+    fn started(cue: u64, at: f64) -> CueEvent {
+        CueEvent::Started {
+            cue: CueId(cue),
+            village: VillageId::new("a").unwrap(),
+            zone: ZoneId::new("a").unwrap(),
+            at: s(at),
+            utc: Utc::now(),
+        }
+    }
+
+    fn ended(cue: u64, at: f64) -> CueEvent {
+        CueEvent::Ended { cue: CueId(cue), zone: ZoneId::new("a").unwrap(), at: s(at) }
+    }
+
+    fn verdicts(m: &Monitor) -> Vec<(CueId, Heard)> {
+        m.reports
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|r| match r {
+                LineReport::Heard { cue, note, .. } => Some((*cue, note.heard)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn back_to_back_preempted_and_resumed_cues_each_get_one_verdict() {
+        let (mut m, _e, _s) = monitor(40.0);
+        // A plays 0–8 s, B preempts it 8–16 s, A resumes 16–24 s; C follows straight away.
+        for e in [started(1, 0.0), started(2, 8.0), ended(2, 16.0), started(1, 16.0), ended(1, 24.0), started(3, 24.0)]
+        {
+            m.take_event(e);
+            m.judge_due();
+        }
+        m.take_event(ended(3, 32.0));
+        m.judge_due();
+        let v = verdicts(&m);
+        assert_eq!(v, vec![(CueId(2), Heard::Yes), (CueId(1), Heard::Yes), (CueId(3), Heard::Yes)], "{v:?}");
+        assert!(m.preempted.is_empty() && m.zones[0].cues.is_empty());
+    }
+
+    #[test]
+    fn a_cue_stopped_while_preempted_is_judged_on_what_it_played() {
+        let (mut m, _e, _s) = monitor(30.0);
+        for e in [started(1, 0.0), started(2, 8.0), ended(2, 16.0)] {
+            m.take_event(e);
+            m.judge_due();
+        }
+        assert_eq!(verdicts(&m), vec![(CueId(2), Heard::Yes)], "A waits for its resumption");
+        m.take_event(ended(1, 16.0)); // stopped by an operator while B played
+        assert_eq!(verdicts(&m), vec![(CueId(2), Heard::Yes), (CueId(1), Heard::Yes)]);
+    }
+}
